@@ -1,0 +1,24 @@
+"""The `switchyard` command: one click group, one module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from ..plugins import plugin_manager
+from . import chat, check, costs, keys, logs, models, serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="switchyard")
+def cli() -> None:
+    """Switchyard: one OpenAI-compatible endpoint for local and remote models."""
+
+
+for command in (serve.serve, check.check, chat.chat, models.models, costs.costs, keys.keys, logs.logs):
+    cli.add_command(command)
+plugin_manager().hook.register_commands(cli=cli)
+
+
+def main() -> None:
+    cli()

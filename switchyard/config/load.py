@@ -1,0 +1,164 @@
+"""Reading and validating the YAML config.
+
+Errors name the file, the line and the key path, and say what was expected."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..plugins import provider_classes, router_classes
+from .schema import Config, LoadedConfig
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+Path_ = tuple[str | int, ...]
+
+
+def _lines(node: yaml.Node, path: Path_ = (), out: dict[Path_, int] | None = None) -> dict[Path_, int]:
+    """Map each key path in the YAML document to its 1-based line."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1
+            _lines(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+    return out
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+class _Errors:
+    def __init__(self, source: str, lines: dict[Path_, int]):
+        self.source, self.lines, self.messages = source, lines, []
+
+    def add(self, path: Path_, message: str) -> None:
+        probe = tuple(path)
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe, 1)
+        self.messages.append(f"{self.source}:{line}: {_dotted(path)}: {message}")
+
+    def add_validation(self, exc: ValidationError, prefix: Path_ = ()) -> None:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            self.add((*prefix, *loc), message)
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            raise ConfigError("\n".join(self.messages))
+
+
+def _interpolate(value: Any, path: Path_, errors: _Errors) -> Any:
+    """Replace ${VAR} and ${VAR:-default} in strings with the environment's values."""
+    if isinstance(value, str):
+        def sub(m: re.Match) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            errors.add(path, f"environment variable {name} is not set")
+            return ""
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, k), errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), errors) for i, v in enumerate(value)]
+    return value
+
+
+def parse_config(text: str, source: str = "<config>") -> LoadedConfig:
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    raw = {} if raw is None else raw
+    errors = _Errors(source, _lines(node) if node is not None else {})
+    if not isinstance(raw, dict):
+        errors.add((), "expected a mapping of sections (providers, models, ...)")
+        errors.raise_if_any()
+    raw = _interpolate(raw, (), errors)
+    errors.raise_if_any()
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        errors.add_validation(exc)
+        errors.raise_if_any()
+    return _check(config, source, errors)
+
+
+def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
+    kinds = provider_classes()
+    providers = {}
+    for name, entry in config.providers.items():
+        kind = entry.get("kind")
+        cls = kinds.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            errors.add(("providers", name, "kind"), f"expected one of {sorted(kinds)}, got {kind!r}")
+            continue
+        try:
+            providers[name] = cls.config_class.model_validate(entry)
+        except ValidationError as exc:
+            errors.add_validation(exc, ("providers", name))
+
+    routers = router_classes()
+    models = {}
+    for i, alias in enumerate(config.models):
+        if alias.name in models:
+            errors.add(("models", i, "name"), f"alias {alias.name!r} is defined twice")
+        models[alias.name] = alias
+        if alias.strategy not in routers:
+            errors.add(("models", i, "strategy"), f"expected one of {sorted(routers)}, got {alias.strategy!r}")
+        for j, target in enumerate(alias.targets):
+            if target.provider not in config.providers:
+                errors.add(("models", i, "targets", j, "provider"),
+                           f"no provider named {target.provider!r} under providers")
+
+    seen_keys: set[str] = set()
+    for i, key in enumerate(config.keys):
+        if key.name in seen_keys:
+            errors.add(("keys", i, "name"), f"key name {key.name!r} is used twice")
+        seen_keys.add(key.name)
+        for j, alias in enumerate(key.models):
+            if alias != "*" and alias not in models:
+                errors.add(("keys", i, "models", j), f"no alias named {alias!r} under models")
+    errors.raise_if_any()
+    return LoadedConfig(source=source, server=config.server, providers=providers, models=models,
+                        prices=config.prices, keys=config.keys, logging=config.logging,
+                        store=config.store, admin=config.admin)
+
+
+def load_config(path: str | os.PathLike) -> LoadedConfig:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from None
+    config = parse_config(text, str(p))
+    # a relative database path is read from the config file's folder, whichever folder serves it
+    if not Path(config.store.path).is_absolute():
+        config.store.path = str(p.resolve().parent / config.store.path)
+    return config

@@ -1,0 +1,97 @@
+"""The config file's shape: one pydantic model per top-level section.
+
+Unknown keys are errors. Provider entries are checked in a second step by the
+config class of their `kind`, since provider kinds come from plugins."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..providers.base import ProviderConfig
+
+LogPolicy = Literal["none", "metadata", "full"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(4000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    max_body_bytes: int = Field(32 * 1024 * 1024, gt=0)
+
+
+class Target(Strict):
+    provider: str
+    model: str
+    weight: float = Field(1.0, ge=0)
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class Alias(Strict):
+    name: str = Field(min_length=1)
+    strategy: str = "fallback"
+    timeout_s: float = Field(60.0, gt=0)
+    retries: int = Field(1, ge=0, le=10)
+    targets: list[Target] = Field(min_length=1)
+    logging: LogPolicy | None = None  # overrides logging.policy for this alias
+
+
+class Price(Strict):
+    input: float = Field(ge=0)  # USD per 1M prompt tokens
+    output: float = Field(ge=0)  # USD per 1M completion tokens
+
+
+class KeyConfig(Strict):
+    name: str = Field(min_length=1)
+    key_env: str  # environment variable holding the key's value; keys are never written in the file
+    models: list[str] = ["*"]  # aliases this key may use; "*" means all
+    team: str | None = None
+    rpm: int | None = Field(None, gt=0)  # requests per minute, per gateway process
+
+
+class LoggingConfig(Strict):
+    policy: LogPolicy = "metadata"
+
+
+class StoreConfig(Strict):
+    kind: Literal["sqlite"] = "sqlite"
+    path: str = "switchyard.db"
+
+
+class AdminConfig(Strict):
+    key_env: str | None = None  # environment variable holding the admin key
+
+
+class Config(Strict):
+    server: ServerConfig = ServerConfig()
+    providers: dict[str, dict[str, Any]] = {}
+    models: list[Alias] = []
+    prices: dict[str, Price] = {}
+    keys: list[KeyConfig] = []
+    logging: LoggingConfig = LoggingConfig()
+    store: StoreConfig = StoreConfig()
+    admin: AdminConfig = AdminConfig()
+
+
+class LoadedConfig(BaseModel):
+    """The validated config: providers parsed by their own config classes."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    source: str
+    server: ServerConfig
+    providers: dict[str, ProviderConfig]
+    models: dict[str, Alias]
+    prices: dict[str, Price]
+    keys: list[KeyConfig]
+    logging: LoggingConfig
+    store: StoreConfig
+    admin: AdminConfig

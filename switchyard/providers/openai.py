@@ -1,0 +1,86 @@
+"""Any OpenAI-compatible server: OpenAI, Mistral's API, Ollama (/v1), vLLM,
+llama.cpp server, TGI, LM Studio. Bodies pass through with only `model` changed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+
+from ..errors import UpstreamConnection, UpstreamStatus
+from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk, Usage
+from .base import Provider, ProviderConfig
+from .http import HTTPClient
+from ..hookspecs import hookimpl
+
+_USAGE_MARK = b'"usage"'
+
+
+class OpenAIConfig(ProviderConfig):
+    kind: str = "openai"
+    base_url: str | None = "https://api.openai.com/v1"
+    organization: str | None = None
+
+
+class OpenAIProvider(Provider):
+    kind = "openai"
+    config_class = OpenAIConfig
+    supports_embeddings = True
+
+    def __init__(self, name: str, config: OpenAIConfig):
+        super().__init__(name, config)
+        headers = dict(config.headers)
+        key = config.resolve_api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        if config.organization:
+            headers["OpenAI-Organization"] = config.organization
+        self.http = HTTPClient(config.base_url or OpenAIConfig.model_fields["base_url"].default, headers,
+                               config.max_connections)
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def complete(self, call: ChatCall) -> ChatResult:
+        body = {**call.body, "model": call.model, "stream": False}
+        body.pop("stream_options", None)
+        result = await self.http.post_json("/chat/completions", body, call.timeout)
+        if not isinstance(result.get("choices"), list):
+            raise UpstreamConnection("upstream answer has no choices")
+        return ChatResult(result, Usage.from_openai(result.get("usage")))
+
+    async def stream(self, call: ChatCall) -> AsyncIterator[StreamChunk]:
+        # Always ask for usage so costs can be counted; the gateway drops the
+        # usage-only chunk when the client did not ask for it.
+        body = {**call.body, "model": call.model, "stream": True,
+                "stream_options": {**(call.body.get("stream_options") or {}), "include_usage": True}}
+        done = False
+        async for _event, data in self.http.stream_events("/chat/completions", body, call.timeout):
+            if data == b"[DONE]":
+                done = True
+                break
+            if data.startswith(b'{"error"'):
+                err = orjson.loads(data).get("error") or {}
+                raise UpstreamStatus(int(err.get("code") or 502) if str(err.get("code", "")).isdigit() else 502,
+                                     str(err.get("message") or "upstream stream error"))
+            if _USAGE_MARK in data:
+                chunk = orjson.loads(data)
+                usage = Usage.from_openai(chunk.get("usage"))
+                yield StreamChunk(data, usage, usage_only=usage is not None and not chunk.get("choices"))
+            else:
+                yield StreamChunk(data)
+        if not done:
+            raise UpstreamConnection("stream ended without [DONE]")
+
+    async def embed(self, call: EmbedCall) -> EmbedResult:
+        body = {**call.body, "model": call.model}
+        result = await self.http.post_json("/embeddings", body, call.timeout)
+        return EmbedResult(result, Usage.from_openai(result.get("usage")))
+
+
+@hookimpl
+def register_providers(register):
+    register(OpenAIProvider)

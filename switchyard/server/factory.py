@@ -1,0 +1,13 @@
+"""Entry point for uvicorn's worker processes (`serve --workers N`): each
+worker builds its own app from the config file named in SWITCHYARD_CONFIG."""
+
+from __future__ import annotations
+
+import os
+
+from ..config import load_config
+from .app import SwitchyardApp, create_app
+
+
+def app_from_env() -> SwitchyardApp:
+    return create_app(load_config(os.environ["SWITCHYARD_CONFIG"]))

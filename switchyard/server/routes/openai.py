@@ -1,0 +1,43 @@
+"""The OpenAI-compatible endpoints. Each handler reads, delegates to the
+gateway, and writes; decisions live in the gateway."""
+
+from __future__ import annotations
+
+from ...gateway import StreamAnswer
+from ..http import Request, base_headers, send_json
+from ..sse import send_events
+
+
+async def _principal(app, req: Request):
+    return await app.gateway.keys.authenticate(req.header(b"authorization"), req.header(b"x-api-key"))
+
+
+async def chat_completions(app, req: Request, send) -> None:
+    principal = await _principal(app, req)
+    raw = await req.body(app.max_body)
+    answer = await app.gateway.chat(raw, principal, req.id)
+    headers = base_headers(req.id, answer.target)
+    if isinstance(answer, StreamAnswer):
+        await send_events(req.receive, send, answer.events, headers)
+    else:
+        await send_json(send, 200, answer.body, headers)
+
+
+async def embeddings(app, req: Request, send) -> None:
+    principal = await _principal(app, req)
+    raw = await req.body(app.max_body)
+    answer = await app.gateway.embeddings(raw, principal, req.id)
+    await send_json(send, 200, answer.body, base_headers(req.id, answer.target))
+
+
+async def list_models(app, req: Request, send) -> None:
+    principal = await _principal(app, req)
+    await send_json(send, 200, {"object": "list", "data": app.gateway.visible_models(principal)},
+                    base_headers(req.id))
+
+
+async def get_model(app, req: Request, send, model_id: str) -> None:
+    principal = await _principal(app, req)
+    principal.check_alias(model_id, model_id in app.gateway.config.models)
+    found = next(m for m in app.gateway.visible_models(principal) if m["id"] == model_id)
+    await send_json(send, 200, found, base_headers(req.id))

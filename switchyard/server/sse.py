@@ -1,0 +1,39 @@
+"""Server-sent events out to the client, chunk by chunk with no buffering.
+
+A watcher task waits for the client's disconnect and cancels the relay, so
+an abandoned stream stops pulling tokens from the upstream at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from .http import Headers
+
+_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no")]
+
+
+async def send_events(receive, send, events: AsyncIterator[bytes], headers: Headers) -> None:
+    async def relay() -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, *headers]})
+        async for event in events:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def watch(task: asyncio.Task) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    task = asyncio.ensure_future(relay())
+    watcher = asyncio.ensure_future(watch(task))
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        watcher.cancel()
+        await events.aclose()  # runs the relay's cleanup (upstream close, log record) even when cancelled

@@ -1,0 +1,162 @@
+"""SQLite store (the embedded default): WAL mode, and request records written
+in batches by one background thread, so the request path only enqueues."""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import asdict
+
+from ..types import RequestRecord
+from .base import KeyExists, KeyRecord
+from .migrations import migrate
+
+_BATCH = 512
+_LINGER_S = 0.05  # how long the writer waits to fill a batch
+_STOP = object()
+
+_INSERT = """INSERT OR REPLACE INTO requests (id, ts, endpoint, key_name, team, alias, target, status, error,
+    latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost_usd, stream, attempts, request_body, response_body)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+
+_GROUPS = {"key": "key_name", "team": "team", "model": "alias", "target": "target"}
+
+
+def _row(r: RequestRecord) -> tuple:
+    attempts = json.dumps([asdict(a) for a in r.attempts]) if r.attempts else None
+    return (r.id, r.ts, r.endpoint, r.key_name, r.team, r.alias, r.target, r.status, r.error,
+            round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
+            r.prompt_tokens, r.completion_tokens, r.cost_usd, int(r.stream), attempts,
+            r.request_body, r.response_body)
+
+
+class SQLiteStore:
+    def __init__(self, path: str):
+        self.path = path
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    def open(self) -> None:
+        db = self._connect()
+        migrate(db)
+        self._db = db
+        self._lock = threading.Lock()  # guards self._db for reads from several threads
+
+    # -- request log -------------------------------------------------------
+
+    def write(self, record: RequestRecord) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="switchyard-log", daemon=True)
+            self._writer.start()
+        with self._idle:
+            self._pending += 1
+        self._queue.put(record)
+
+    def _write_loop(self) -> None:
+        db = self._connect()
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + _LINGER_S
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            if _STOP in batch:
+                stop = True
+                batch = [r for r in batch if r is not _STOP]
+            if batch:
+                self._insert(db, batch)
+            with self._idle:
+                self._pending -= len(batch)
+                self._idle.notify_all()
+        db.close()
+
+    def _insert(self, db: sqlite3.Connection, batch: list[RequestRecord]) -> None:
+        rows = [_row(r) for r in batch]
+        for attempt in range(5):
+            try:
+                with db:
+                    db.execute("BEGIN")
+                    db.executemany(_INSERT, rows)
+                return
+            except sqlite3.OperationalError:
+                # busy beyond busy_timeout (another process holding the lock): try again, never drop
+                time.sleep(0.1 * (attempt + 1))
+        with db:
+            db.executemany(_INSERT, rows)
+
+    def flush(self) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout=60)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(_STOP)
+            self._writer.join(60)
+            self._writer = None
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
+            self._db = None
+
+    def _query(self, sql: str, args: tuple = ()) -> list[dict]:
+        with self._lock:
+            cur = self._db.execute(sql, args)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def requests(self, *, since: float | None = None, limit: int = 50, after_rowid: int = 0) -> list[dict]:
+        rows = self._query(
+            "SELECT rowid, * FROM requests WHERE ts >= ? AND rowid > ? ORDER BY rowid DESC LIMIT ?",
+            (since or 0.0, after_rowid, limit))
+        for row in rows:
+            row["attempts"] = json.loads(row["attempts"]) if row["attempts"] else []
+        return rows[::-1]
+
+    def costs(self, *, by: str, since: float | None = None) -> list[dict]:
+        column = _GROUPS[by]
+        return self._query(
+            f"""SELECT COALESCE({column}, '-') AS {by}, COUNT(*) AS requests,
+                   SUM(status >= 400) AS errors, SUM(prompt_tokens) AS prompt_tokens,
+                   SUM(completion_tokens) AS completion_tokens, SUM(cost_usd) AS cost_usd
+               FROM requests WHERE ts >= ? GROUP BY 1 ORDER BY cost_usd DESC, requests DESC""",
+            (since or 0.0,))
+
+    # -- virtual keys --------------------------------------------------------
+
+    def add_key(self, key: KeyRecord) -> None:
+        with self._lock, self._db:
+            if self._db.execute("SELECT 1 FROM keys WHERE name = ?", (key.name,)).fetchone():
+                raise KeyExists(key.name)
+            self._db.execute("INSERT INTO keys VALUES (?,?,?,?,?,?,?)",
+                             (key.name, key.key_hash, json.dumps(key.models), key.team, key.rpm,
+                              key.created or time.time(), int(key.revoked)))
+
+    def _key(self, row: dict) -> KeyRecord:
+        return KeyRecord(row["name"], row["key_hash"], json.loads(row["models"]), row["team"], row["rpm"],
+                         row["created"], bool(row["revoked"]))
+
+    def find_key(self, key_hash: str) -> KeyRecord | None:
+        rows = self._query("SELECT * FROM keys WHERE key_hash = ? AND revoked = 0", (key_hash,))
+        return self._key(rows[0]) if rows else None
+
+    def list_keys(self) -> list[KeyRecord]:
+        return [self._key(r) for r in self._query("SELECT * FROM keys ORDER BY created")]
+
+    def revoke_key(self, name: str) -> bool:
+        with self._lock, self._db:
+            return self._db.execute("UPDATE keys SET revoked = 1 WHERE name = ? AND revoked = 0",
+                                    (name,)).rowcount > 0
