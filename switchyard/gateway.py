@@ -56,7 +56,10 @@ class ChatAnswer:
 @dataclass(slots=True)
 class StreamAnswer:
     target: str
-    events: AsyncIterator[bytes]  # SSE bytes, ending with [DONE] or an error event
+    first: bytes  # the first SSE event, read before the answer is committed
+    # the rest, ending with [DONE] or an error event; already started, so closing it early
+    # (client gone) still runs its clean-up and logs the request
+    events: AsyncIterator[bytes]
 
 
 def _parse(raw: bytes, kind: type) -> tuple[dict, Any]:
@@ -230,7 +233,8 @@ class Gateway:
         target, (chunks, first) = await self._route(alias, record, targets, attempt)
         record.ttft_ms = (time.perf_counter() - started) * 1000
         wants_usage = bool(request.stream_options and request.stream_options.include_usage)
-        return StreamAnswer(target.label, self._relay(alias, target, chunks, first, wants_usage, record, started))
+        events = self._relay(alias, target, chunks, first, wants_usage, record, started)
+        return StreamAnswer(target.label, await anext(events), events)
 
     async def _relay(self, alias: Alias, target: Target, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
                      wants_usage: bool, record: RequestRecord, started: float) -> AsyncIterator[bytes]:

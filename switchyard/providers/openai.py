@@ -4,16 +4,26 @@ llama.cpp server, TGI, LM Studio. Bodies pass through with only `model` changed.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 import orjson
 
 from ..errors import UpstreamConnection, UpstreamStatus
+from ..hookspecs import hookimpl
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk, Usage
 from .base import Provider, ProviderConfig
 from .http import HTTPClient
-from ..hookspecs import hookimpl
 
 _USAGE_MARK = b'"usage"'
+_NO_USAGE = b'"usage":null'  # OpenAI puts this in every chunk when usage was asked for
+
+
+def _stream_error(data: bytes) -> UpstreamStatus:
+    """An error event sent after the stream began (vLLM, llama.cpp server and OpenAI do this)."""
+    err = orjson.loads(data).get("error") or {}
+    code = err.get("code")
+    status = code if isinstance(code, int) and code >= 400 else 502
+    return UpstreamStatus(status, str(err.get("message") or "upstream stream error"))
 
 
 class OpenAIConfig(ProviderConfig):
@@ -58,20 +68,21 @@ class OpenAIProvider(Provider):
         body = {**call.body, "model": call.model, "stream": True,
                 "stream_options": {**(call.body.get("stream_options") or {}), "include_usage": True}}
         done = False
-        async for _event, data in self.http.stream_events("/chat/completions", body, call.timeout):
-            if data == b"[DONE]":
-                done = True
-                break
-            if data.startswith(b'{"error"'):
-                err = orjson.loads(data).get("error") or {}
-                raise UpstreamStatus(int(err.get("code") or 502) if str(err.get("code", "")).isdigit() else 502,
-                                     str(err.get("message") or "upstream stream error"))
-            if _USAGE_MARK in data:
-                chunk = orjson.loads(data)
-                usage = Usage.from_openai(chunk.get("usage"))
-                yield StreamChunk(data, usage, usage_only=usage is not None and not chunk.get("choices"))
-            else:
-                yield StreamChunk(data)
+        # aclosing: leaving at [DONE] releases the upstream connection now, not at garbage collection
+        async with aclosing(self.http.stream_events("/chat/completions", body, call.timeout)) as events:
+            async for _event, data in events:
+                if data == b"[DONE]":
+                    done = True
+                    break
+                if data.startswith(b'{"error"'):
+                    raise _stream_error(data)
+                # parse only the chunk that carries usage; the rest pass through as bytes
+                if _USAGE_MARK in data and _NO_USAGE not in data:
+                    chunk = orjson.loads(data)
+                    usage = Usage.from_openai(chunk.get("usage"))
+                    yield StreamChunk(data, usage, usage_only=usage is not None and not chunk.get("choices"))
+                else:
+                    yield StreamChunk(data)
         if not done:
             raise UpstreamConnection("stream ended without [DONE]")
 

@@ -15,9 +15,10 @@ _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no
                 (b"x-accel-buffering", b"no")]
 
 
-async def send_events(receive, send, events: AsyncIterator[bytes], headers: Headers) -> None:
+async def send_events(receive, send, first: bytes, events: AsyncIterator[bytes], headers: Headers) -> None:
     async def relay() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [*_SSE_HEADERS, *headers]})
+        await send({"type": "http.response.body", "body": first, "more_body": True})
         async for event in events:
             await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

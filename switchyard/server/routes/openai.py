@@ -18,7 +18,7 @@ async def chat_completions(app, req: Request, send) -> None:
     answer = await app.gateway.chat(raw, principal, req.id)
     headers = base_headers(req.id, answer.target)
     if isinstance(answer, StreamAnswer):
-        await send_events(req.receive, send, answer.events, headers)
+        await send_events(req.receive, send, answer.first, answer.events, headers)
     else:
         await send_json(send, 200, answer.body, headers)
 
