@@ -41,10 +41,9 @@ class PriceTable:
 
     def _resolve(self, target: Target) -> Price:
         configured = self.config.prices
-        if target.label in configured:
-            return configured[target.label]
-        if target.model in configured:
-            return configured[target.model]
+        found = _by_prefix(configured, target.label) or _by_prefix(configured, target.model)
+        if found is not None:
+            return found
         provider = self.config.providers.get(target.provider)
         if provider is not None and provider.local:
             return FREE

@@ -81,6 +81,18 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return min(_MAX_BACKOFF_S, 0.1 * 2**attempt) * (0.5 + random.random())
 
 
+async def _guarded(call: Callable[[Provider, Target], Awaitable[R]], provider: Provider, target: Target,
+                   request_id: str) -> R:
+    """Run one attempt; a provider that trips over the upstream's answer counts as a malformed answer."""
+    try:
+        return await call(provider, target)
+    except (UpstreamError, APIError):
+        raise
+    except Exception as exc:
+        log.exception("provider %r failed on %s", target.provider, request_id)
+        raise UpstreamConnection(f"malformed answer: {exc.__class__.__name__}: {exc}") from exc
+
+
 def _sse(data: bytes) -> bytes:
     return b"data: " + data + b"\n\n"
 
@@ -120,6 +132,13 @@ class Gateway:
             record.request_body = record.response_body = None
         self.store.write(record)
 
+    def refused(self, endpoint: str, request_id: str, error: APIError, principal: Principal | None) -> None:
+        """Log a request turned away before it could be parsed: bad key, rate limit, body too large."""
+        record = RequestRecord(id=request_id, ts=time.time(), endpoint=endpoint, status=error.status,
+                               error=error.message, key_name=principal.name if principal else None,
+                               team=principal.team if principal else None)
+        self._finish(record, time.perf_counter())
+
     def _policy(self, alias: Alias | None) -> str:
         return (alias.logging if alias is not None else None) or self.config.logging.policy
 
@@ -149,7 +168,7 @@ class Gateway:
             for attempt in range(alias.retries + 1):
                 t0 = time.perf_counter()
                 try:
-                    result = await call(provider, target)
+                    result = await _guarded(call, provider, target, record.id)
                 except UpstreamError as exc:
                     elapsed = time.perf_counter() - t0
                     router.observe(target, elapsed, ok=False)
@@ -252,11 +271,14 @@ class Gateway:
                     sent += 1
                 chunk = await anext(chunks, None)
             yield _DONE
-        except UpstreamError as exc:
+        except Exception as exc:
             # Tokens already reached the client: end with an explicit error event, never a clean end.
+            if not isinstance(exc, UpstreamError):
+                log.exception("provider %r failed mid-stream on %s", target.provider, record.id)
+                exc = UpstreamConnection(f"malformed stream: {exc.__class__.__name__}: {exc}")
             record.status = 504 if isinstance(exc, UpstreamTimeout) else 502
             record.error = f"stream broke after {sent} chunks: {exc.message}"
-            record.attempts[-1].error = exc.message
+            record.attempts[-1].error, record.attempts[-1].status = exc.message, record.status
             yield _sse(orjson.dumps({"error": {"message": record.error, "type": "upstream_error",
                                                "code": "stream_interrupted"}}))
         except (asyncio.CancelledError, GeneratorExit):

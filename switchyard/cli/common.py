@@ -21,20 +21,23 @@ config_option = click.option(
     help=f"Config file (default: $SWITCHYARD_CONFIG or ./{DEFAULT_CONFIG}).")
 
 
-def load(config_path: str | None) -> LoadedConfig:
-    """Load the config or exit with one readable line."""
+def load(config_path: str | None, *, require_env: bool = True) -> LoadedConfig:
+    """Load the config or exit with one readable line.
+
+    Commands that only read the log or list aliases pass require_env=False, so
+    they work without the providers' secrets in the environment."""
     path = config_path or DEFAULT_CONFIG
     if config_path is None and not Path(path).exists():
         raise click.ClickException(f"no config file: pass --config FILE or create ./{DEFAULT_CONFIG} "
                                    "(see docs/configuration.md)")
     try:
-        return load_config(path)
+        return load_config(path, require_env=require_env)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def store_for(config_path: str | None) -> Store:
-    store = open_store(load(config_path))
+    store = open_store(load(config_path, require_env=False))
     store.open()
     return store
 
@@ -49,7 +52,7 @@ def since_timestamp(value: str | None) -> float | None:
         return None
     m = _DURATION.match(value.strip())
     if not m:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30m, 12h or 7d", param_hint="--since")
+        raise click.ClickException(f"--since: {value!r} is not a duration such as 30m, 12h or 7d")
     return time.time() - float(m.group(1)) * _UNIT_S[m.group(2)]
 
 

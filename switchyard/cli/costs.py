@@ -11,9 +11,10 @@ from .common import config_option, since_timestamp, store_for, table
 @config_option
 def costs(by: str, since: str, config_path: str | None) -> None:
     """Spend and tokens from the request log, grouped by key, team, model or target."""
+    start = since_timestamp(since)  # a bad --since fails before the database is opened (or created)
     store = store_for(config_path)
     try:
-        rows = store.costs(by=by, since=since_timestamp(since))
+        rows = store.costs(by=by, since=start)
     finally:
         store.close()
     total = {by: "TOTAL", **{c: sum(r[c] or 0 for r in rows) for c in

@@ -18,11 +18,11 @@ def keys() -> None:
 @click.option("--name", required=True, help="A unique name for the key (shown in logs and costs).")
 @click.option("--models", default="*", show_default=True, help="Comma-separated aliases the key may use.")
 @click.option("--team", help="Team to attribute costs to.")
-@click.option("--rpm", type=int, help="Requests per minute allowed.")
+@click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute allowed.")
 @config_option
 def create(name, models, team, rpm, config_path) -> None:
     """Create a key and print it once; only its hash is stored."""
-    config = load(config_path)
+    config = load(config_path, require_env=False)
     allowed = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in allowed if m != "*" and m not in config.models]
     if unknown:

@@ -27,6 +27,7 @@ def _line(r: dict) -> str:
 @config_option
 def logs(count, since, follow, as_json, config_path) -> None:
     """Show the request log, newest last."""
+    start = since_timestamp(since)  # a bad --since fails before the database is opened (or created)
     store = store_for(config_path)
 
     def show(rows: list[dict]) -> int:
@@ -39,7 +40,7 @@ def logs(count, since, follow, as_json, config_path) -> None:
         return rows[-1]["rowid"] if rows else 0
 
     try:
-        last = show(store.requests(since=since_timestamp(since), limit=count))
+        last = show(store.requests(since=start, limit=count))
         while follow:
             time.sleep(1)
             last = show(store.requests(after_rowid=last, limit=1000)) or last

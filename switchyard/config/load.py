@@ -68,16 +68,18 @@ class _Errors:
             raise ConfigError("\n".join(self.messages))
 
 
-def _interpolate(value: Any, path: Path_, errors: _Errors) -> Any:
+def _interpolate(value: Any, path: Path_, errors: _Errors | None) -> Any:
     """Replace ${VAR} and ${VAR:-default} in strings with the environment's values."""
     if isinstance(value, str):
         def sub(m: re.Match) -> str:
             name, default = m.group(1), m.group(2)
+            # as in the shell, ${VAR:-default} takes the default when VAR is unset or empty
+            if default is not None and not os.environ.get(name):
+                return default
             if name in os.environ:
                 return os.environ[name]
-            if default is not None:
-                return default
-            errors.add(path, f"environment variable {name} is not set")
+            if errors is not None:
+                errors.add(path, f"environment variable {name} is not set")
             return ""
         return _ENV.sub(sub, value)
     if isinstance(value, dict):
@@ -87,7 +89,8 @@ def _interpolate(value: Any, path: Path_, errors: _Errors) -> Any:
     return value
 
 
-def parse_config(text: str, source: str = "<config>") -> LoadedConfig:
+def parse_config(text: str, source: str = "<config>", *, require_env: bool = True) -> LoadedConfig:
+    """Validate a config's text. With require_env=False an unset ${VAR} reads as empty."""
     try:
         node = yaml.compose(text)
         raw = yaml.safe_load(text)
@@ -100,7 +103,7 @@ def parse_config(text: str, source: str = "<config>") -> LoadedConfig:
     if not isinstance(raw, dict):
         errors.add((), "expected a mapping of sections (providers, models, ...)")
         errors.raise_if_any()
-    raw = _interpolate(raw, (), errors)
+    raw = _interpolate(raw, (), errors if require_env else None)
     errors.raise_if_any()
     try:
         config = Config.model_validate(raw)
@@ -151,13 +154,13 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
                         store=config.store, admin=config.admin)
 
 
-def load_config(path: str | os.PathLike) -> LoadedConfig:
+def load_config(path: str | os.PathLike, *, require_env: bool = True) -> LoadedConfig:
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from None
-    config = parse_config(text, str(p))
+    config = parse_config(text, str(p), require_env=require_env)
     # a relative database path is read from the config file's folder, whichever folder serves it
     if not Path(config.store.path).is_absolute():
         config.store.path = str(p.resolve().parent / config.store.path)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -82,7 +81,7 @@ class HTTPClient:
                 raw = await resp.read()
         except UpstreamError:
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(f"no answer within {timeout:g}s") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamConnection(f"connection failed: {exc.__class__.__name__}: {exc}") from exc
@@ -123,7 +122,7 @@ class HTTPClient:
                     yield event, b"\n".join(data)
         except UpstreamError:
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimeout(f"no data within {timeout:g}s") from exc
         except aiohttp.ClientError as exc:
             raise UpstreamConnection(f"stream broke: {exc.__class__.__name__}: {exc}") from exc

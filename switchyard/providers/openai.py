@@ -20,7 +20,12 @@ _NO_USAGE = b'"usage":null'  # OpenAI puts this in every chunk when usage was as
 
 def _stream_error(data: bytes) -> UpstreamStatus:
     """An error event sent after the stream began (vLLM, llama.cpp server and OpenAI do this)."""
-    err = orjson.loads(data).get("error") or {}
+    try:
+        err = orjson.loads(data).get("error") or {}
+    except orjson.JSONDecodeError:
+        err = {}
+    if not isinstance(err, dict):  # some servers send {"error": "<message>"}
+        err = {"message": err}
     code = err.get("code")
     status = code if isinstance(code, int) and code >= 400 else 502
     return UpstreamStatus(status, str(err.get("message") or "upstream stream error"))

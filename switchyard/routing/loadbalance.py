@@ -14,7 +14,7 @@ class LoadBalanceRouter(Router):
         self.rng = rng or random.Random()
 
     def order(self):
-        # Efraimidis–Spirakis: sort by u^(1/w); a weighted sample without replacement in one pass.
+        # Efraimidis-Spirakis: sort by u^(1/w); a weighted sample without replacement in one pass.
         # Zero-weight targets only serve as last-resort fallbacks.
         def key(target):
             if target.weight <= 0:

@@ -27,6 +27,7 @@ ROUTES = {
     ("GET", "/admin/keys"): admin.list_keys,
     ("POST", "/admin/keys"): admin.create_key,
 }
+_PATHS = frozenset(path for _, path in ROUTES)
 _MODEL_PREFIXES = ("/v1/models/", "/models/")
 
 
@@ -52,6 +53,9 @@ class SwitchyardApp:
                 await handler(self, req, send)
             elif method == "GET" and path.startswith(_MODEL_PREFIXES):
                 await openai.get_model(self, req, send, path.split("/models/", 1)[1])
+            elif path in _PATHS:
+                raise APIError(f"Method {method} is not allowed on {path}", status=405,
+                               type="invalid_request_error", code="method_not_allowed")
             else:
                 raise NotFound(f"Unknown endpoint: {method} {path}", code="unknown_url")
         except APIError as exc:

@@ -4,6 +4,7 @@ in batches by one background thread, so the request path only enqueues."""
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -17,6 +18,9 @@ from .migrations import migrate
 _BATCH = 512
 _LINGER_S = 0.05  # how long the writer waits to fill a batch
 _STOP = object()
+_WRITE_TRIES = 12  # about 15 s of retries before a batch is given up
+
+log = logging.getLogger("switchyard")
 
 _INSERT = """INSERT OR REPLACE INTO requests (id, ts, endpoint, key_name, team, alias, target, status, error,
     latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost_usd, stream, attempts, request_body, response_body)
@@ -57,10 +61,10 @@ class SQLiteStore:
     # -- request log -------------------------------------------------------
 
     def write(self, record: RequestRecord) -> None:
-        if self._writer is None:
-            self._writer = threading.Thread(target=self._write_loop, name="switchyard-log", daemon=True)
-            self._writer.start()
-        with self._idle:
+        with self._idle:  # also makes concurrent first writes start one writer, not several
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="switchyard-log", daemon=True)
+                self._writer.start()
             self._pending += 1
         self._queue.put(record)
 
@@ -87,17 +91,18 @@ class SQLiteStore:
 
     def _insert(self, db: sqlite3.Connection, batch: list[RequestRecord]) -> None:
         rows = [_row(r) for r in batch]
-        for attempt in range(5):
+        for attempt in range(_WRITE_TRIES):
             try:
                 with db:
                     db.execute("BEGIN")
                     db.executemany(_INSERT, rows)
                 return
-            except sqlite3.OperationalError:
-                # busy beyond busy_timeout (another process holding the lock): try again, never drop
-                time.sleep(0.1 * (attempt + 1))
-        with db:
-            db.executemany(_INSERT, rows)
+            except sqlite3.Error as exc:
+                # busy beyond busy_timeout (another process holds the lock), disk full, ...: wait and try again
+                error = exc
+                time.sleep(min(2.0, 0.1 * 2**attempt))
+        # the thread must live on for later records; say loudly what could not be written
+        log.error("request log: could not write %d records after %d tries: %s", len(rows), _WRITE_TRIES, error)
 
     def flush(self) -> None:
         with self._idle:

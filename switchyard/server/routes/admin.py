@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Annotated
 
 import msgspec
 import orjson
@@ -15,10 +16,10 @@ from ..http import Request, base_headers, send_json
 
 
 class NewKey(msgspec.Struct, kw_only=True):
-    name: str
+    name: Annotated[str, msgspec.Meta(min_length=1)]
     models: list[str] = msgspec.field(default_factory=lambda: ["*"])
     team: str | None = None
-    rpm: int | None = None
+    rpm: Annotated[int, msgspec.Meta(gt=0)] | None = None
 
 
 async def _admin(app, req: Request) -> None:

@@ -3,6 +3,7 @@ gateway, and writes; decisions live in the gateway."""
 
 from __future__ import annotations
 
+from ...errors import APIError
 from ...gateway import StreamAnswer
 from ..http import Request, base_headers, send_json
 from ..sse import send_events
@@ -12,9 +13,19 @@ async def _principal(app, req: Request):
     return await app.gateway.keys.authenticate(req.header(b"authorization"), req.header(b"x-api-key"))
 
 
+async def _admit(app, req: Request, endpoint: str):
+    """Authenticate and read the body; a refusal here is logged too."""
+    principal = None
+    try:
+        principal = await _principal(app, req)
+        return principal, await req.body(app.max_body)
+    except APIError as exc:
+        app.gateway.refused(endpoint, req.id, exc, principal)
+        raise
+
+
 async def chat_completions(app, req: Request, send) -> None:
-    principal = await _principal(app, req)
-    raw = await req.body(app.max_body)
+    principal, raw = await _admit(app, req, "chat")
     answer = await app.gateway.chat(raw, principal, req.id)
     headers = base_headers(req.id, answer.target)
     if isinstance(answer, StreamAnswer):
@@ -24,8 +35,7 @@ async def chat_completions(app, req: Request, send) -> None:
 
 
 async def embeddings(app, req: Request, send) -> None:
-    principal = await _principal(app, req)
-    raw = await req.body(app.max_body)
+    principal, raw = await _admit(app, req, "embeddings")
     answer = await app.gateway.embeddings(raw, principal, req.id)
     await send_json(send, 200, answer.body, base_headers(req.id, answer.target))
 
