@@ -10,7 +10,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -40,11 +41,21 @@ from .types import (
 
 log = logging.getLogger("switchyard")
 R = TypeVar("R")
+C = TypeVar("C", ChatCall, EmbedCall)
 
 _CLIENT_FAULT = frozenset({400, 413, 415, 422})  # upstream says the request itself is wrong: return it
 _MAX_BACKOFF_S = 2.0
 _MAX_RETRY_AFTER_S = 5.0  # a longer Retry-After moves on to the next target instead of waiting
 _DONE = b"data: [DONE]\n\n"
+
+
+@dataclass(slots=True)
+class Pending:
+    """A request being served: its log record, its start, and its alias once known."""
+
+    record: RequestRecord
+    started: float
+    alias: Alias | None = None
 
 
 @dataclass(slots=True)
@@ -81,16 +92,35 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return min(_MAX_BACKOFF_S, 0.1 * 2**attempt) * (0.5 + random.random())
 
 
-async def _guarded(call: Callable[[Provider, Target], Awaitable[R]], provider: Provider, target: Target,
-                   request_id: str) -> R:
+async def _guarded(method: Callable[[Provider, C], Awaitable[R]], provider: Provider, call: C) -> R:
     """Run one attempt; a provider that trips over the upstream's answer counts as a malformed answer."""
     try:
-        return await call(provider, target)
+        return await method(provider, call)
     except (UpstreamError, APIError):
         raise
     except Exception as exc:
-        log.exception("provider %r failed on %s", target.provider, request_id)
+        log.exception("provider %r failed on %s", provider.name, call.request_id)
         raise UpstreamConnection(f"malformed answer: {exc.__class__.__name__}: {exc}") from exc
+
+
+async def _complete(provider: Provider, call: ChatCall) -> ChatResult:
+    return await provider.complete(call)
+
+
+async def _embed(provider: Provider, call: EmbedCall) -> EmbedResult:
+    return await provider.embed(call)
+
+
+async def _open_stream(provider: Provider, call: ChatCall) -> tuple[AsyncIterator[StreamChunk], StreamChunk]:
+    """Start a stream and read its first chunk, so a target that fails early falls over unseen."""
+    chunks = provider.stream(call)
+    try:
+        return chunks, await anext(chunks)
+    except StopAsyncIteration:
+        raise UpstreamConnection("stream ended before its first chunk") from None
+    except BaseException:
+        await chunks.aclose()
+        raise
 
 
 def _sse(data: bytes) -> bytes:
@@ -122,22 +152,44 @@ class Gateway:
 
     # -- bookkeeping ---------------------------------------------------------
 
-    def _finish(self, record: RequestRecord, started: float, alias: Alias | None = None) -> None:
-        record.latency_ms = (time.perf_counter() - started) * 1000
+    def _begin(self, endpoint: str, request_id: str, principal: Principal | None) -> Pending:
+        record = RequestRecord(id=request_id, ts=time.time(), endpoint=endpoint,
+                               key_name=principal.name if principal else None,
+                               team=principal.team if principal else None)
+        return Pending(record, time.perf_counter())
+
+    def _finish(self, p: Pending) -> None:
+        record = p.record
+        record.latency_ms = (time.perf_counter() - p.started) * 1000
         self.metrics.observe(record)
-        policy = self._policy(alias)
+        policy = self._policy(p.alias)
         if policy == "none":
             return
         if policy != "full":
             record.request_body = record.response_body = None
         self.store.write(record)
 
+    @contextmanager
+    def _refusals_logged(self, p: Pending) -> Iterator[None]:
+        try:
+            yield
+        except APIError as exc:
+            p.record.status, p.record.error = exc.status, exc.message
+            self._finish(p)
+            raise
+
+    def _answered(self, p: Pending, target: Target, usage: Usage | None, body: dict) -> ChatAnswer:
+        self._charge(p.record, target, usage)
+        if p.record.request_body is not None:
+            p.record.response_body = orjson.dumps(body)
+        self._finish(p)
+        return ChatAnswer(target.label, body)
+
     def refused(self, endpoint: str, request_id: str, error: APIError, principal: Principal | None) -> None:
         """Log a request turned away before it could be parsed: bad key, rate limit, body too large."""
-        record = RequestRecord(id=request_id, ts=time.time(), endpoint=endpoint, status=error.status,
-                               error=error.message, key_name=principal.name if principal else None,
-                               team=principal.team if principal else None)
-        self._finish(record, time.perf_counter())
+        p = self._begin(endpoint, request_id, principal)
+        p.record.status, p.record.error = error.status, error.message
+        self._finish(p)
 
     def _policy(self, alias: Alias | None) -> str:
         return (alias.logging if alias is not None else None) or self.config.logging.policy
@@ -158,17 +210,18 @@ class Gateway:
 
     # -- routing ---------------------------------------------------------------
 
-    async def _route(self, alias: Alias, record: RequestRecord, targets: list[Target],
-                     call: Callable[[Provider, Target], Awaitable[R]]) -> tuple[Target, R]:
+    async def _route(self, alias: Alias, record: RequestRecord, targets: list[Target], call: C,
+                     method: Callable[[Provider, C], Awaitable[R]]) -> tuple[Target, R]:
         """Try targets in the router's order, retrying each on transient failures."""
         router = self.routers[alias.name]
         last: UpstreamError | None = None
         for target in targets:
             provider = self.providers[target.provider]
+            call.model = target.model
             for attempt in range(alias.retries + 1):
                 t0 = time.perf_counter()
                 try:
-                    result = await _guarded(call, provider, target, record.id)
+                    result = await _guarded(method, provider, call)
                 except UpstreamError as exc:
                     elapsed = time.perf_counter() - t0
                     router.observe(target, elapsed, ok=False)
@@ -198,65 +251,35 @@ class Gateway:
     # -- chat ------------------------------------------------------------------
 
     async def chat(self, raw: bytes, principal: Principal, request_id: str) -> ChatAnswer | StreamAnswer:
-        started = time.perf_counter()
-        record = RequestRecord(id=request_id, ts=time.time(), endpoint="chat", key_name=principal.name,
-                               team=principal.team)
-        alias = None
-        try:
+        p = self._begin("chat", request_id, principal)
+        with self._refusals_logged(p):
             body, request = _parse(raw, ChatRequest)
-            record.alias, record.stream = request.model, request.stream
-            alias = self._alias(principal, request.model)
+            p.record.alias, p.record.stream = request.model, request.stream
+            p.alias = alias = self._alias(principal, request.model)
             if self._policy(alias) == "full":
-                record.request_body = raw
+                p.record.request_body = raw
             if request.n not in (None, 1):
                 raise BadRequest("Only n=1 is supported")
             if not request.messages:
                 raise BadRequest("'messages' must contain at least one message")
             targets = self.routers[alias.name].order()
             if request.stream:
-                return await self._stream(alias, targets, request, body, record, started)
+                return await self._stream(p, targets, request, body)
             call = ChatCall(request, body, "", alias.timeout_s, request_id)
+            target, result = await self._route(alias, p.record, targets, call, _complete)
+        return self._answered(p, target, result.usage, result.body)
 
-            async def attempt(provider: Provider, target: Target) -> ChatResult:
-                call.model = target.model
-                return await provider.complete(call)
-
-            target, result = await self._route(alias, record, targets, attempt)
-        except APIError as exc:
-            record.status, record.error = exc.status, exc.message
-            self._finish(record, started, alias)
-            raise
-        self._charge(record, target, result.usage)
-        if record.request_body is not None:
-            record.response_body = orjson.dumps(result.body)
-        self._finish(record, started, alias)
-        return ChatAnswer(target.label, result.body)
-
-    async def _stream(self, alias: Alias, targets: list[Target], request: ChatRequest, body: dict,
-                      record: RequestRecord, started: float) -> StreamAnswer:
-        call = ChatCall(request, body, "", alias.timeout_s, record.id)
-
-        async def attempt(provider: Provider, target: Target):
-            # Read the first chunk before committing, so a target that fails early falls over unseen.
-            call.model = target.model
-            chunks = provider.stream(call)
-            try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                raise UpstreamConnection("stream ended before its first chunk") from None
-            except BaseException:
-                await chunks.aclose()
-                raise
-            return chunks, first
-
-        target, (chunks, first) = await self._route(alias, record, targets, attempt)
-        record.ttft_ms = (time.perf_counter() - started) * 1000
+    async def _stream(self, p: Pending, targets: list[Target], request: ChatRequest, body: dict) -> StreamAnswer:
+        call = ChatCall(request, body, "", p.alias.timeout_s, p.record.id)
+        target, (chunks, first) = await self._route(p.alias, p.record, targets, call, _open_stream)
+        p.record.ttft_ms = (time.perf_counter() - p.started) * 1000
         wants_usage = bool(request.stream_options and request.stream_options.include_usage)
-        events = self._relay(alias, target, chunks, first, wants_usage, record, started)
+        events = self._relay(p, target, chunks, first, wants_usage)
         return StreamAnswer(target.label, await anext(events), events)
 
-    async def _relay(self, alias: Alias, target: Target, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
-                     wants_usage: bool, record: RequestRecord, started: float) -> AsyncIterator[bytes]:
+    async def _relay(self, p: Pending, target: Target, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
+                     wants_usage: bool) -> AsyncIterator[bytes]:
+        record = p.record
         kept: list[bytes] | None = [] if record.request_body is not None else None
         sent = 0
         try:
@@ -288,34 +311,20 @@ class Gateway:
             await chunks.aclose()
             if kept is not None:
                 record.response_body = b"\n".join(kept)
-            self._finish(record, started, alias)
+            self._finish(p)
 
     # -- embeddings --------------------------------------------------------------
 
     async def embeddings(self, raw: bytes, principal: Principal, request_id: str) -> ChatAnswer:
-        started = time.perf_counter()
-        record = RequestRecord(id=request_id, ts=time.time(), endpoint="embeddings", key_name=principal.name,
-                               team=principal.team)
-        alias = None
-        try:
+        p = self._begin("embeddings", request_id, principal)
+        with self._refusals_logged(p):
             body, request = _parse(raw, EmbeddingRequest)
-            record.alias = request.model
-            alias = self._alias(principal, request.model)
+            p.record.alias = request.model
+            p.alias = alias = self._alias(principal, request.model)
             targets = [t for t in self.routers[alias.name].order()
                        if self.providers[t.provider].supports_embeddings]
             if not targets:
                 raise BadRequest(f"The model '{alias.name}' has no target that serves embeddings")
             call = EmbedCall(request, body, "", alias.timeout_s, request_id)
-
-            async def attempt(provider: Provider, target: Target) -> EmbedResult:
-                call.model = target.model
-                return await provider.embed(call)
-
-            target, result = await self._route(alias, record, targets, attempt)
-        except APIError as exc:
-            record.status, record.error = exc.status, exc.message
-            self._finish(record, started, alias)
-            raise
-        self._charge(record, target, result.usage)
-        self._finish(record, started, alias)
-        return ChatAnswer(target.label, result.body)
+            target, result = await self._route(alias, p.record, targets, call, _embed)
+        return self._answered(p, target, result.usage, result.body)

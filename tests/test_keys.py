@@ -108,15 +108,17 @@ def test_config_keys_are_logged_by_name_and_team_never_by_value(gateway, openai_
     assert denied.value.status_code == 403
     stream = client(served, BOB).chat.completions.create(model="chat", messages=MESSAGES, stream=True)
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "echo: hello"
-    with pytest.raises(openai.AuthenticationError):
+    with pytest.raises(openai.AuthenticationError) as unknown:
         client(served, ALICE + "-typo").chat.completions.create(model="chat", messages=MESSAGES)
 
-    rows = {r["id"]: r for r in served.wait_rows(4)}
+    rows = {r["id"]: r for r in served.wait_rows(5)}
     assert (rows[alice_id]["key_name"], rows[alice_id]["team"], rows[alice_id]["status"]) == ("alice", "red", 200)
     assert (rows[bob_id]["key_name"], rows[bob_id]["team"]) == ("bob", "blue")
     denied_row = rows[denied.value.response.headers["x-request-id"]]
     assert (denied_row["key_name"], denied_row["team"], denied_row["status"]) == ("alice", "red", 403)
-    assert sorted(r["key_name"] for r in rows.values()) == ["alice", "alice", "bob", "bob"]
+    unknown_row = rows[unknown.value.response.headers["x-request-id"]]
+    assert (unknown_row["key_name"], unknown_row["status"]) == (None, 401)  # refused, still logged
+    assert sorted(r["key_name"] or "-" for r in rows.values()) == ["-", "alice", "alice", "bob", "bob"]
     assert rows[alice_id]["request_body"]  # the full policy keeps bodies: still no key in them
 
     # the gateway's keys never travel upstream: the provider's own key does

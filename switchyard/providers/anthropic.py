@@ -12,8 +12,8 @@ from ..errors import UpstreamConnection
 from ..hookspecs import hookimpl
 from ..types import ChatCall, ChatResult, StreamChunk
 from .anthropic_translate import StreamTranslator, build_request, openai_errors, to_completion
-from .base import Provider, ProviderConfig
-from .http import HTTPClient
+from .base import ProviderConfig
+from .http import HTTPProvider
 
 
 class AnthropicConfig(ProviderConfig):
@@ -23,25 +23,20 @@ class AnthropicConfig(ProviderConfig):
     default_max_tokens: int = 4096  # Anthropic requires max_tokens; used when the client sends none
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(HTTPProvider):
     kind = "anthropic"
     config_class = AnthropicConfig
 
     def __init__(self, name: str, config: AnthropicConfig):
         super().__init__(name, config)
         self.default_max_tokens = config.default_max_tokens
-        headers = {**config.headers, "anthropic-version": config.anthropic_version}
+
+    def auth_headers(self, config: AnthropicConfig) -> dict[str, str]:
+        headers = {"anthropic-version": config.anthropic_version}
         key = config.resolve_api_key()
         if key:
             headers["x-api-key"] = key
-        self.http = HTTPClient(config.base_url or AnthropicConfig.model_fields["base_url"].default, headers,
-                               config.max_connections)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def close(self) -> None:
-        await self.http.close()
+        return headers
 
     async def complete(self, call: ChatCall) -> ChatResult:
         body = build_request(call.request, call.model, self.default_max_tokens, stream=False)

@@ -12,7 +12,7 @@ import orjson
 from ..errors import UpstreamConnection, UpstreamStatus
 from ..hookspecs import hookimpl
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk, Usage
-from .base import Provider, ProviderConfig
+from .base import ProviderConfig
 from .gemini_translate import (
     completion_id,
     finish_reason,
@@ -24,7 +24,7 @@ from .gemini_translate import (
     to_openai_embeddings,
     usage_from,
 )
-from .http import HTTPClient
+from .http import HTTPProvider
 
 
 class GeminiConfig(ProviderConfig):
@@ -52,25 +52,14 @@ def _parse_event(data: bytes) -> dict[str, Any]:
     return event
 
 
-class GeminiProvider(Provider):
+class GeminiProvider(HTTPProvider):
     kind = "gemini"
     config_class = GeminiConfig
     supports_embeddings = True
 
-    def __init__(self, name: str, config: GeminiConfig):
-        super().__init__(name, config)
-        headers = dict(config.headers)
+    def auth_headers(self, config: GeminiConfig) -> dict[str, str]:
         key = config.resolve_api_key()
-        if key:
-            headers["x-goog-api-key"] = key
-        self.http = HTTPClient(config.base_url or GeminiConfig.model_fields["base_url"].default, headers,
-                               config.max_connections)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def close(self) -> None:
-        await self.http.close()
+        return {"x-goog-api-key": key} if key else {}
 
     async def complete(self, call: ChatCall) -> ChatResult:
         raw = await self.http.post_json(_model_path(call.model, "generateContent"),

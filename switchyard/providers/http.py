@@ -10,6 +10,7 @@ import aiohttp
 import orjson
 
 from ..errors import UpstreamConnection, UpstreamError, UpstreamStatus, UpstreamTimeout
+from .base import Provider, ProviderConfig
 
 
 def _error_message(status: int, raw: bytes) -> tuple[str, dict | None]:
@@ -133,3 +134,23 @@ _JSON = {"Content-Type": "application/json"}
 
 def _json_headers(extra: dict[str, str] | None) -> dict[str, str]:
     return {**_JSON, **extra} if extra else _JSON
+
+
+class HTTPProvider(Provider):
+    """A provider that speaks HTTP: one pooled client, opened and closed with the server.
+    Subclasses say how they authenticate in `auth_headers`."""
+
+    def __init__(self, name: str, config: ProviderConfig):
+        super().__init__(name, config)
+        base_url = config.base_url or type(config).model_fields["base_url"].default
+        headers = {**config.headers, **self.auth_headers(config)}
+        self.http = HTTPClient(base_url, headers, config.max_connections)
+
+    def auth_headers(self, config: ProviderConfig) -> dict[str, str]:
+        return {}
+
+    async def start(self) -> None:
+        await self.http.start()
+
+    async def close(self) -> None:
+        await self.http.close()

@@ -11,8 +11,8 @@ import orjson
 from ..errors import UpstreamConnection, UpstreamStatus
 from ..hookspecs import hookimpl
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk, Usage
-from .base import Provider, ProviderConfig
-from .http import HTTPClient
+from .base import ProviderConfig
+from .http import HTTPProvider
 
 _USAGE_MARK = b'"usage"'
 _NO_USAGE = b'"usage":null'  # OpenAI puts this in every chunk when usage was asked for
@@ -37,27 +37,19 @@ class OpenAIConfig(ProviderConfig):
     organization: str | None = None
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(HTTPProvider):
     kind = "openai"
     config_class = OpenAIConfig
     supports_embeddings = True
 
-    def __init__(self, name: str, config: OpenAIConfig):
-        super().__init__(name, config)
-        headers = dict(config.headers)
+    def auth_headers(self, config: OpenAIConfig) -> dict[str, str]:
+        headers = {}
         key = config.resolve_api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
         if config.organization:
             headers["OpenAI-Organization"] = config.organization
-        self.http = HTTPClient(config.base_url or OpenAIConfig.model_fields["base_url"].default, headers,
-                               config.max_connections)
-
-    async def start(self) -> None:
-        await self.http.start()
-
-    async def close(self) -> None:
-        await self.http.close()
+        return headers
 
     async def complete(self, call: ChatCall) -> ChatResult:
         body = {**call.body, "model": call.model, "stream": False}
