@@ -484,37 +484,11 @@ def test_client_leaving_mid_stream_is_logged(served):
     assert "client disconnected" in row["error"]
 
 
-def test_stream_error_event_before_first_chunk_falls_over(served, backup):
+@pytest.mark.parametrize(("alias", "error_text"), [("error-first", "model overloaded"),
+                                                   ("bad-usage-first", "malformed")])
+def test_stream_failing_before_first_chunk_falls_over(served, backup, alias, error_text):
     before = len(backup.requests)
-    status, headers, events = sse_events(served, "error-first")
-    assert status == 200
-    assert headers["x-switchyard-target"] == "backup/gpt-backup"
-    assert events[-1] == "[DONE]"
-    assert len(backup.requests) == before + 1
-    row = row_for(served, headers["x-request-id"])
-    assert row["status"] == 200
-    assert row["attempts"][0]["target"] == "oddball/error-first"
-    assert "model overloaded" in row["attempts"][0]["error"]
-
-
-def test_stream_error_event_after_a_chunk_ends_with_error_event(served, backup):
-    before = len(backup.requests)
-    status, headers, events = sse_events(served, "error-after-1")
-    assert status == 200
-    assert "[DONE]" not in events
-    assert json.loads(events[0])["choices"][0]["delta"]["content"] == "partial"
-    error = json.loads(events[-1])["error"]
-    assert error["code"] == "stream_interrupted"
-    assert "model overloaded" in error["message"]
-    assert len(backup.requests) == before
-    row = row_for(served, headers["x-request-id"])
-    assert row["status"] == 502
-    assert row["error"] == error["message"]
-
-
-def test_stream_malformed_first_chunk_falls_over(served, backup):
-    before = len(backup.requests)
-    status, headers, events = sse_events(served, "bad-usage-first")
+    status, headers, events = sse_events(served, alias)
     assert status == 200
     assert headers["x-switchyard-target"] == "backup/gpt-backup"
     assert events[-1] == "[DONE]"
@@ -522,18 +496,21 @@ def test_stream_malformed_first_chunk_falls_over(served, backup):
     row = row_for(served, headers["x-request-id"])
     assert row["status"] == 200
     assert [(a["target"], a["status"]) for a in row["attempts"]] == [
-        ("oddball/bad-usage-first", 502), ("backup/gpt-backup", 200)]
-    assert "malformed" in row["attempts"][0]["error"]
+        (f"oddball/{alias}", 502), ("backup/gpt-backup", 200)]
+    assert error_text in row["attempts"][0]["error"]
 
 
-def test_stream_malformed_later_chunk_ends_with_error_event(served, backup):
+@pytest.mark.parametrize(("alias", "error_text"), [("error-after-1", "model overloaded"),
+                                                   ("bad-usage", "malformed")])
+def test_stream_failing_after_a_chunk_ends_with_error_event(served, backup, alias, error_text):
     before = len(backup.requests)
-    status, headers, events = sse_events(served, "bad-usage")
+    status, headers, events = sse_events(served, alias)
     assert status == 200
     assert "[DONE]" not in events
     assert json.loads(events[0])["choices"][0]["delta"]["content"] == "partial"
     error = json.loads(events[-1])["error"]
     assert error["code"] == "stream_interrupted"
+    assert error_text in error["message"]
     assert len(backup.requests) == before
     row = row_for(served, headers["x-request-id"])
     assert row["status"] == 502
