@@ -11,6 +11,7 @@
     │   └── NoTargetSucceeded     502/504 every target failed
     ├── UpstreamError             one provider call failed; the router decides what next
     │   ├── UpstreamStatus        the provider answered an error status
+    │   │   └── Overloaded        a local engine's queue is full: go elsewhere now (503 + Retry-After)
     │   ├── UpstreamTimeout       no answer (or no next chunk) within the attempt's timeout
     │   └── UpstreamConnection    refused, reset, DNS, TLS, or a malformed answer
     └── ConfigError               the config file is invalid (names file, line, key path)
@@ -110,6 +111,14 @@ class UpstreamStatus(UpstreamError):
         # 408 (timeout) and 409 (conflict, some providers' overload) are transient too.
         retryable = status in (408, 409, 429) or status >= 500
         super().__init__(message, status=status, retryable=retryable, retry_after=retry_after, body=body)
+
+
+class Overloaded(UpstreamStatus):
+    """The target is at capacity: move on to another target now rather than retrying this one."""
+
+    def __init__(self, message: str, retry_after: float):
+        super().__init__(503, message, retry_after=retry_after)
+        self.retryable = False
 
 
 class UpstreamTimeout(UpstreamError):

@@ -20,7 +20,15 @@ import orjson
 
 from .config.schema import Alias, LoadedConfig, Target
 from .costs import PriceTable
-from .errors import APIError, BadRequest, NoTargetSucceeded, UpstreamConnection, UpstreamError, UpstreamTimeout
+from .errors import (
+    APIError,
+    BadRequest,
+    NoTargetSucceeded,
+    Overloaded,
+    UpstreamConnection,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from .keys import KeyRing, Principal
 from .metrics import Metrics
 from .plugins import provider_classes, router_classes
@@ -241,6 +249,10 @@ class Gateway:
                 record.attempts.append(Attempt(target.label, None, 200, elapsed * 1000))
                 record.target = target.label
                 return target, result
+        if isinstance(last, Overloaded):
+            # every target is at capacity: tell the client when to come back
+            raise APIError(f"'{alias.name}' is at capacity: {last.message}", status=503, type="server_error",
+                           code="overloaded", headers={"retry-after": str(max(1, round(last.retry_after or 1)))})
         tried = ", ".join(dict.fromkeys(a.target for a in record.attempts))
         timed_out = all(a.status == 504 for a in record.attempts)
         reason = last.message if last else "no target"

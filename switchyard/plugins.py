@@ -14,6 +14,8 @@ BUILTIN_PLUGINS = (
     "switchyard.providers.openai",
     "switchyard.providers.anthropic",
     "switchyard.providers.gemini",
+    "switchyard.providers.llamacpp",
+    "switchyard.providers.local_embeddings",
     "switchyard.routing.builtin",
 )
 

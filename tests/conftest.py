@@ -21,6 +21,18 @@ from tests.fakes.anthropic_server import anthropic_app
 from tests.fakes.gemini_server import gemini_app
 from tests.fakes.openai_server import openai_app
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+TINY_MODEL = SHARED / "models" / "stories260K.gguf"
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """The real tiny Llama GGUF from ../shared (skips when absent)."""
+    if not TINY_MODEL.is_file():
+        pytest.skip(f"{TINY_MODEL} is absent: the local engine tests need ../shared/models/stories260K.gguf")
+    return TINY_MODEL
+
+
 # Keys the fakes accept; configs under test reference them as ${..._KEY}.
 UPSTREAM_ENV = {"OPENAI_UP_KEY": "upstream-key"}
 
@@ -92,16 +104,19 @@ class Served:
         return self.process.stdout.read() if self.process.stdout else ""
 
 
-def start_gateway(tmp_path: Path, config_text: str, env: dict[str, str] | None = None,
+def start_gateway(tmp_path: Path, config_text: str | None, env: dict[str, str] | None = None,
                   args: tuple[str, ...] = ()) -> Served:
+    """Serve `config_text`; with None, serve without a config (pass --model in args), from tmp_path."""
     port = free_port()
     config_path = tmp_path / "switchyard.yaml"
     db_path = tmp_path / "switchyard.db"
-    config_path.write_text(config_text + f"\nstore: {{path: {db_path}}}\n")
+    if config_text is not None:
+        config_path.write_text(config_text + f"\nstore: {{path: {db_path}}}\n")
+        args = ("--config", str(config_path), *args)
     full_env = {**os.environ, **UPSTREAM_ENV, **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "switchyard", "serve", "--config", str(config_path), "--port", str(port), *args],
-        env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "switchyard", "serve", "--port", str(port), *args],
+        env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     served = Served(f"http://127.0.0.1:{port}", process, config_path, db_path, full_env)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from switchyard.cli import cli
+from switchyard.plugins import provider_classes
 from tests.conftest import Served, free_port, start_gateway
 
 KEYS = {"SY_TEST_KEY_ALICE": "sk-alice-test", "SY_TEST_KEY_BOB": "sk-bob-test"}
@@ -40,6 +41,8 @@ keys:
 """
 
 COMMANDS = ["serve", "check", "chat", "models", "costs", "keys", "logs"]
+
+KINDS = sorted(provider_classes())
 
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -270,15 +273,6 @@ def test_help_for_every_command():
         assert "Usage:" in outcome.output or args == ["--version"]
 
 
-def test_serve_without_config_is_one_readable_error(tmp_path):
-    result = run("serve", "--port", str(free_port()), cwd=tmp_path)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert error_lines(result) == [
-        "Error: no config file: pass --config FILE or create ./switchyard.yaml (see docs/configuration.md)"]
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_serve_with_bad_config_is_one_line_per_problem(tmp_path):
     config = tmp_path / "bad.yaml"
     config.write_text("providers:\n  up: {kind: nope}\nmodels:\n  - name: chat\n"
@@ -288,6 +282,6 @@ def test_serve_with_bad_config_is_one_line_per_problem(tmp_path):
     assert "Traceback" not in result.stderr
     lines = error_lines(result)
     assert len(lines) == 2, result.stderr
-    assert lines[0] == f"Error: {config}:2: providers.up.kind: expected one of ['anthropic', 'gemini', 'openai'], " \
+    assert lines[0] == f"Error: {config}:2: providers.up.kind: expected one of {KINDS}, " \
                        "got 'nope'"
     assert lines[1] == f"{config}:5: models[0].targets[0].provider: no provider named 'ghost' under providers"

@@ -12,6 +12,7 @@ import pytest
 
 from switchyard.config import load_config, parse_config
 from switchyard.errors import ConfigError
+from switchyard.plugins import provider_classes
 
 EXAMPLE = """\
 server:
@@ -112,7 +113,7 @@ def test_shipped_example_file_checks(monkeypatch):
      "f.yaml:5: models[0].retries: Input should be a valid integer"),
     ("unknown provider kind",
      "providers:\n  up: {kind: openai}\n  other:\n    kind: carrier-pigeon\n",
-     "f.yaml:4: providers.other.kind: expected one of ['anthropic', 'gemini', 'openai'], got 'carrier-pigeon'"),
+     f"f.yaml:4: providers.other.kind: expected one of {sorted(provider_classes())}, got 'carrier-pigeon'"),
     ("target naming a missing provider",
      BASE + "      - {provider: ghost, model: m}\n",
      "f.yaml:7: models[0].targets[1].provider: no provider named 'ghost' under providers"),

@@ -3,10 +3,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from pathlib import Path
 
 import click
 
-from .common import config_option, load
+from ..config.embedded import embedded_config, find_local_model
+from ..engine.paths import default_models_dir
+from ..errors import ConfigError
+from .common import DEFAULT_CONFIG, config_option, load
 
 
 def _is_loopback(host: str) -> bool:
@@ -23,13 +27,19 @@ def _is_loopback(host: str) -> bool:
 @click.option("--host", help="Interface to bind (overrides server.host).")
 @click.option("--port", type=int, help="Port to bind (overrides server.port).")
 @click.option("--workers", type=int, help="Worker processes (overrides server.workers).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False),
+              help="Serve this GGUF file with the embedded engine, without a config file.")
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(config_path, host, port, workers, log_level) -> None:
-    """Serve the OpenAI-compatible API."""
+def serve(config_path, host, port, workers, model_path, log_level) -> None:
+    """Serve the OpenAI-compatible API.
+
+    With no --config and no ./switchyard.yaml, serves --model (or the first GGUF
+    file in the models folder) with the embedded local engine."""
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load(config_path)
+    config = _embedded(model_path) if model_path or not (config_path or Path(DEFAULT_CONFIG).exists()) \
+        else load(config_path)
     host = host or config.server.host
     port = config.server.port if port is None else port
     workers = workers or config.server.workers
@@ -47,7 +57,26 @@ def serve(config_path, host, port, workers, log_level) -> None:
                    http="httptools", loop="uvloop", timeout_graceful_shutdown=30)
     if workers > 1:
         app.gateway.store.close()
-        os.environ["SWITCHYARD_CONFIG"] = os.path.abspath(config.source)
+        if model_path:
+            os.environ["SWITCHYARD_MODEL"] = str(Path(model_path).resolve())
+        else:
+            os.environ["SWITCHYARD_CONFIG"] = os.path.abspath(config.source)
         uvicorn.run("switchyard.server.factory:app_from_env", factory=True, workers=workers, **options)
     else:
         uvicorn.run(app, **options)
+
+
+def _embedded(model_path: str | None):
+    if model_path is None:
+        found = find_local_model(default_models_dir())
+        if found is None:
+            raise click.ClickException(
+                f"no config and no model: pass --model PATH.gguf, or get one with "
+                f"`switchyard models pull OWNER/REPO/FILE.gguf` (into {default_models_dir()})")
+        model_path = str(found)
+    if not Path(model_path).is_file():
+        raise click.ClickException(f"--model: no such file: {model_path}")
+    try:
+        return embedded_config(Path(model_path).resolve())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -31,6 +31,17 @@ def _stream_error(data: bytes) -> UpstreamStatus:
     return UpstreamStatus(status, str(err.get("message") or "upstream stream error"))
 
 
+def stream_chunk(data: bytes) -> StreamChunk:
+    """One OpenAI-format chunk as received; only the chunk carrying usage is parsed."""
+    if data.startswith(b'{"error"'):
+        raise _stream_error(data)
+    if _USAGE_MARK in data and _NO_USAGE not in data:
+        chunk = orjson.loads(data)
+        usage = Usage.from_openai(chunk.get("usage"))
+        return StreamChunk(data, usage, usage_only=usage is not None and not chunk.get("choices"))
+    return StreamChunk(data)
+
+
 class OpenAIConfig(ProviderConfig):
     kind: str = "openai"
     base_url: str | None = "https://api.openai.com/v1"
@@ -71,15 +82,7 @@ class OpenAIProvider(HTTPProvider):
                 if data == b"[DONE]":
                     done = True
                     break
-                if data.startswith(b'{"error"'):
-                    raise _stream_error(data)
-                # parse only the chunk that carries usage; the rest pass through as bytes
-                if _USAGE_MARK in data and _NO_USAGE not in data:
-                    chunk = orjson.loads(data)
-                    usage = Usage.from_openai(chunk.get("usage"))
-                    yield StreamChunk(data, usage, usage_only=usage is not None and not chunk.get("choices"))
-                else:
-                    yield StreamChunk(data)
+                yield stream_chunk(data)
         if not done:
             raise UpstreamConnection("stream ended without [DONE]")
 

@@ -21,6 +21,9 @@ async def send_events(receive, send, first: bytes, events: AsyncIterator[bytes],
         await send({"type": "http.response.body", "body": first, "more_body": True})
         async for event in events:
             await send({"type": "http.response.body", "body": event, "more_body": True})
+            # A producer with a backlog (an in-process engine) never makes the loop above wait:
+            # yield, so a disconnect is seen and other requests are served between chunks.
+            await asyncio.sleep(0)
         await send({"type": "http.response.body", "body": b""})
 
     async def watch(task: asyncio.Task) -> None:
