@@ -1,10 +1,10 @@
 """Tokens/s of the embedded engine called directly vs through the gateway.
 
-    python -m bench.local [--model PATH.gguf] [--tokens 256] [--requests 8]
+    python -m bench.local [--model PATH.gguf] [--tokens 400] [--requests 12] [--rounds 5]
 
 Direct: the llama.cpp engine in this process, streaming to a callback.
 Gateway: `switchyard serve` with the same engine settings, streamed over HTTP
-(SSE) on 127.0.0.1 by a lean aiohttp client. Both at concurrency 1 and 4, with
+(SSE) on 127.0.0.1 by a lean aiohttp client. Both at concurrency 1 and 4, rounds interleaved, with
 the same prompt, greedy decoding and `ignore_eos` so every request produces
 exactly --tokens tokens. Prints a markdown table; writes JSON to bench/results/."""
 
@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,8 +39,7 @@ def request_body(tokens: int, stream: bool = True) -> dict:
             "max_tokens": tokens, "ignore_eos": True, "stream": stream, "stream_options": {"include_usage": True}}
 
 
-def direct(model: Path, tokens: int, requests: int, concurrency: int) -> float:
-    engine = LlamaCppEngine(model, "bench", SETTINGS)
+def direct(engine: LlamaCppEngine, tokens: int, requests: int, concurrency: int) -> float:
     body = json.dumps(request_body(tokens)).encode()
     produced = [0]
     lock = threading.Lock()
@@ -61,9 +61,7 @@ def direct(model: Path, tokens: int, requests: int, concurrency: int) -> float:
         w.start()
     for w in workers:
         w.join()
-    elapsed = time.perf_counter() - started
-    engine.close()
-    return produced[0] / elapsed
+    return produced[0] / (time.perf_counter() - started)
 
 
 async def through_gateway(url: str, tokens: int, requests: int, concurrency: int) -> float:
@@ -118,29 +116,36 @@ store: {{path: "{workdir / 'bench.db'}"}}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--tokens", type=int, default=256)
-    parser.add_argument("--requests", type=int, default=8)
+    parser.add_argument("--tokens", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=12)
     parser.add_argument("--port", type=int, default=4099)
+    parser.add_argument("--rounds", type=int, default=5, help="runs per figure; the median is reported")
     args = parser.parse_args()
     if not args.model.is_file():
         raise SystemExit(f"no model at {args.model}: pass --model PATH.gguf")
 
-    rows = []
+    rows = [{"concurrency": c, "gateway": [], "direct": []} for c in (1, 4)]
+    engine = LlamaCppEngine(args.model, "bench", SETTINGS)
     with tempfile.TemporaryDirectory() as tmp:
         gateway = start_gateway(args.model, args.port, Path(tmp))
         try:
-            for concurrency in (1, 4):
-                via = asyncio.run(through_gateway(f"http://127.0.0.1:{args.port}", args.tokens, args.requests,
-                                                  concurrency))
-                rows.append({"concurrency": concurrency, "gateway_tok_s": via})
+            # interleaved, so drift in the machine's speed touches both sides alike
+            for _ in range(args.rounds):
+                for row in rows:
+                    row["gateway"].append(asyncio.run(through_gateway(
+                        f"http://127.0.0.1:{args.port}", args.tokens, args.requests, row["concurrency"])))
+                    row["direct"].append(direct(engine, args.tokens, args.requests, row["concurrency"]))
         finally:
             gateway.send_signal(signal.SIGTERM)
             gateway.wait(30)
-    for row in rows:  # direct runs after the gateway is gone, so the two never share the cores
-        row["direct_tok_s"] = direct(args.model, args.tokens, args.requests, row["concurrency"])
+    engine.close()
+    for row in rows:
+        row["gateway_tok_s"] = statistics.median(row["gateway"])
+        row["direct_tok_s"] = statistics.median(row["direct"])
         row["ratio"] = row["gateway_tok_s"] / row["direct_tok_s"]
 
     print(f"\nModel {args.model.name}, {args.tokens} tokens x {args.requests} requests, streaming, "
+          f"median of {args.rounds} rounds, "
           f"engine threads={SETTINGS.threads} slots={SETTINGS.slots}; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores\n")
     print("| concurrency | direct tok/s | gateway tok/s | gateway / direct |")

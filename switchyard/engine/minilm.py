@@ -231,11 +231,12 @@ class MiniLM:
     @classmethod
     def shared(cls, model_dir: str | Path | None = None, *, threads: int = 1) -> MiniLM:
         """One loaded model per (folder, threads) for the whole process; loads on first use."""
-        key = (str(Path(model_dir).expanduser().resolve()) if model_dir else "", max(1, threads))
+        folder = Path(model_dir).expanduser().resolve() if model_dir else default_model_dir().resolve()
+        key = (str(folder), max(1, threads))
         with cls._shared_lock:
             model = cls._shared.get(key)
             if model is None:
-                model = cls._shared[key] = cls.load(model_dir, threads=threads)
+                model = cls._shared[key] = cls.load(folder, threads=threads)
             return model
 
     def encode(self, texts: list[str]) -> list[list[int]]:

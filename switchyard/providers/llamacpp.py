@@ -16,6 +16,7 @@ from pathlib import Path
 import orjson
 from pydantic import Field, field_validator
 
+from ..engine.channel import Channel
 from ..engine.llamacpp import EngineSettings, LlamaCppEngine
 from ..engine.pool import EnginePool
 from ..errors import UpstreamConnection, UpstreamStatus, UpstreamTimeout
@@ -98,34 +99,37 @@ class LlamaCppProvider(Provider):
     async def _generate(self, call: ChatCall, stream: bool) -> AsyncIterator[bytes]:
         """Run one generation on a worker thread, yielding what the engine emits."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
+        channel = Channel(loop)
         stop = threading.Event()
 
         def on_chunk(data: bytes) -> bool:
             if stop.is_set():
                 return True
-            loop.call_soon_threadsafe(queue.put_nowait, data)
+            channel.put(data)
             return False
 
         def run(engine) -> None:
             try:
                 engine.chat(self._body(call, stream), on_chunk)
             except ValueError as exc:  # llama.cpp refused the request (bad schema, bad parameter)
-                loop.call_soon_threadsafe(queue.put_nowait, UpstreamStatus(400, str(exc)))
+                channel.put(UpstreamStatus(400, str(exc)))
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _END)
+                channel.put(_END)
 
         async with self.pool.slot(self.model_file(call.model), call.model) as engine:
             worker = loop.run_in_executor(self.pool.executor, run, engine)
             try:
                 while True:
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-                    # lands as queue.get() completes, and a busy queue makes that the common case
-                    try:
-                        async with asyncio.timeout(call.timeout):
-                            item = await queue.get()
-                    except TimeoutError:
-                        raise UpstreamTimeout(f"no token within {call.timeout:g}s") from None
+                    # lands as get() completes, and a busy channel makes that the common case
+                    if channel.ready():  # the common case under load: no timer to arm and cancel
+                        item = channel.get_nowait()
+                    else:
+                        try:
+                            async with asyncio.timeout(call.timeout):
+                                item = await channel.get()
+                        except TimeoutError:
+                            raise UpstreamTimeout(f"no token within {call.timeout:g}s") from None
                     if item is _END:
                         return
                     if isinstance(item, Exception):

@@ -93,7 +93,7 @@ def test_truncates_to_256_tokens(model):
 
 
 def test_shared_loads_once():
-    assert MiniLM.shared() is MiniLM.shared()
+    assert MiniLM.shared() is MiniLM.shared() is MiniLM.shared(str(default_model_dir()))
 
 
 def _copy_model(tmp_path: Path) -> Path:
