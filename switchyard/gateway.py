@@ -29,6 +29,9 @@ from .errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from .guard.build import build_detector
+from .guard.privacy import Blocked, Privacy, Verdict
+from .guard.restore import ChunkRestorer, map_completion, stream_text
 from .keys import KeyRing, Principal
 from .metrics import Metrics
 from .plugins import provider_classes, router_classes
@@ -64,6 +67,7 @@ class Pending:
     record: RequestRecord
     started: float
     alias: Alias | None = None
+    verdict: Verdict | None = None  # the privacy policy's decision, once made
 
 
 @dataclass(slots=True)
@@ -147,6 +151,7 @@ class Gateway:
         self.prices = PriceTable(config)
         self.keys = KeyRing(config, store)
         self.metrics = Metrics()
+        self.privacy = Privacy(config, lambda: build_detector(config.privacy))
         self.created = int(time.time())
 
     async def start(self) -> None:
@@ -170,10 +175,10 @@ class Gateway:
         record = p.record
         record.latency_ms = (time.perf_counter() - p.started) * 1000
         self.metrics.observe(record)
-        policy = self._policy(p.alias)
+        policy = p.verdict.logging if p.verdict else self._policy(p.alias)
         if policy == "none":
             return
-        if policy != "full":
+        if policy not in ("full", "redacted"):
             record.request_body = record.response_body = None
         self.store.write(record)
 
@@ -188,10 +193,17 @@ class Gateway:
 
     def _answered(self, p: Pending, target: Target, usage: Usage | None, body: dict) -> ChatAnswer:
         self._charge(p.record, target, usage)
-        if p.record.request_body is not None:
-            p.record.response_body = orjson.dumps(body)
+        answer, verdict = body, p.verdict
+        if verdict is not None and verdict.redaction is not None:
+            answer = map_completion(body, verdict.redaction.restore)
+        if verdict is not None and verdict.logging == "redacted":
+            logged = body if verdict.redaction else map_completion(
+                body, lambda text: self.privacy.redact_text(verdict.log_redaction, text))
+            p.record.response_body = orjson.dumps(logged)
+        elif p.record.request_body is not None:
+            p.record.response_body = orjson.dumps(answer)
         self._finish(p)
-        return ChatAnswer(target.label, body)
+        return ChatAnswer(target.label, answer)
 
     def refused(self, endpoint: str, request_id: str, error: APIError, principal: Principal | None) -> None:
         """Log a request turned away before it could be parsed: bad key, rate limit, body too large."""
@@ -262,27 +274,50 @@ class Gateway:
 
     # -- chat ------------------------------------------------------------------
 
-    async def chat(self, raw: bytes, principal: Principal, request_id: str) -> ChatAnswer | StreamAnswer:
+    async def chat(self, raw: bytes, principal: Principal, request_id: str, sensitivity: str | None = None,
+                   session: str | None = None) -> ChatAnswer | StreamAnswer:
         p = self._begin("chat", request_id, principal)
         with self._refusals_logged(p):
             body, request = _parse(raw, ChatRequest)
             p.record.alias, p.record.stream = request.model, request.stream
             p.alias = alias = self._alias(principal, request.model)
-            if self._policy(alias) == "full":
-                p.record.request_body = raw
             if request.n not in (None, 1):
                 raise BadRequest("Only n=1 is supported")
             if not request.messages:
                 raise BadRequest("'messages' must contain at least one message")
-            targets = self.routers[alias.name].order()
+            p.verdict = verdict = await self._inspect(p, principal, alias, body, request, sensitivity, session)
+            p.record.request_body = raw if verdict.logging == "full" else verdict.log_body
+            targets = self._allowed_targets(alias, verdict)
+            call = ChatCall(verdict.request, verdict.body, "", alias.timeout_s, request_id)
             if request.stream:
-                return await self._stream(p, targets, request, body)
-            call = ChatCall(request, body, "", alias.timeout_s, request_id)
+                return await self._stream(p, targets, call)
             target, result = await self._route(alias, p.record, targets, call, _complete)
         return self._answered(p, target, result.usage, result.body)
 
-    async def _stream(self, p: Pending, targets: list[Target], request: ChatRequest, body: dict) -> StreamAnswer:
-        call = ChatCall(request, body, "", p.alias.timeout_s, p.record.id)
+    async def _inspect(self, p: Pending, principal: Principal, alias: Alias, body: dict, request: ChatRequest,
+                       sensitivity: str | None, session: str | None) -> Verdict:
+        try:
+            verdict = await self.privacy.inspect(principal, alias, body, request, sensitivity, session)
+        except Blocked as exc:
+            p.record.pii, p.record.privacy = exc.kinds, "blocked"
+            raise
+        p.record.pii, p.record.privacy = verdict.kinds or None, verdict.taken
+        return verdict
+
+    def _allowed_targets(self, alias: Alias, verdict: Verdict) -> list[Target]:
+        targets = self.routers[alias.name].order()
+        if not verdict.local_only:
+            return targets
+        local = [t for t in targets if self.providers[t.provider].local]
+        if not local:
+            why = {"detected": "it contains sensitive data", "session": "its conversation was found sensitive",
+                   "tag": "it is marked confidential"}[verdict.reason]
+            raise BadRequest(f"'{alias.name}' has no local target, and this request must stay local: {why}",
+                             code="no_local_target")
+        return local
+
+    async def _stream(self, p: Pending, targets: list[Target], call: ChatCall) -> StreamAnswer:
+        request = call.request
         target, (chunks, first) = await self._route(p.alias, p.record, targets, call, _open_stream)
         p.record.ttft_ms = (time.perf_counter() - p.started) * 1000
         wants_usage = bool(request.stream_options and request.stream_options.include_usage)
@@ -291,8 +326,10 @@ class Gateway:
 
     async def _relay(self, p: Pending, target: Target, chunks: AsyncIterator[StreamChunk], first: StreamChunk,
                      wants_usage: bool) -> AsyncIterator[bytes]:
-        record = p.record
-        kept: list[bytes] | None = [] if record.request_body is not None else None
+        record, verdict = p.record, p.verdict
+        restorer = ChunkRestorer(verdict.redaction) if verdict and verdict.redaction else None
+        logging = verdict.logging if verdict else self._policy(p.alias)
+        kept: list[bytes] | None = [] if logging in ("full", "redacted") else None
         sent = 0
         try:
             chunk: StreamChunk | None = first
@@ -300,9 +337,10 @@ class Gateway:
                 if chunk.usage is not None:
                     self._charge(record, target, chunk.usage)
                 if wants_usage or not chunk.usage_only:
-                    if kept is not None:
-                        kept.append(chunk.data)
-                    yield _sse(chunk.data)
+                    data = restorer.chunk(chunk.data) if restorer and not chunk.usage_only else chunk.data
+                    if kept is not None:  # the log keeps placeholders under "redacted", originals under "full"
+                        kept.append(chunk.data if logging == "redacted" else data)
+                    yield _sse(data)
                     sent += 1
                 chunk = await anext(chunks, None)
             yield _DONE
@@ -322,8 +360,13 @@ class Gateway:
         finally:
             await chunks.aclose()
             if kept is not None:
-                record.response_body = b"\n".join(kept)
+                record.response_body = self._logged_stream(verdict, logging, restorer is not None, kept)
             self._finish(p)
+
+    def _logged_stream(self, verdict: Verdict | None, logging: str, redacted: bool, kept: list[bytes]) -> bytes:
+        if logging == "redacted" and not redacted:  # the model saw the originals: find them in its answer
+            return self.privacy.redact_text(verdict.log_redaction, stream_text(kept)).encode()
+        return b"\n".join(kept)
 
     # -- embeddings --------------------------------------------------------------
 

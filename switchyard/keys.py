@@ -40,6 +40,9 @@ class Principal:
     models: frozenset[str] | None = None  # None: every alias
     rpm: int | None = None
     admin: bool = False
+    privacy: str | None = None  # per-key overrides of the privacy action, sensitivity and logging policy
+    sensitivity: str | None = None
+    logging: str | None = None
 
     def may_use(self, alias: str) -> bool:
         return self.models is None or alias in self.models
@@ -88,8 +91,9 @@ class KeyRing:
             if not value:
                 log.warning("key %r is disabled: environment variable %s is not set", key.name, key.key_env)
                 continue
-            self._static[hash_key(value)] = _principal(
-                KeyRecord(key.name, "", key.models, key.team, key.rpm))
+            principal = _principal(KeyRecord(key.name, "", key.models, key.team, key.rpm))
+            principal.privacy, principal.sensitivity, principal.logging = key.privacy, key.sensitivity, key.logging
+            self._static[hash_key(value)] = principal
         admin_value = os.environ.get(config.admin.key_env) if config.admin.key_env else None
         self.admin_hash = hash_key(admin_value) if admin_value else None
         if self.admin_hash:

@@ -204,3 +204,5 @@ class RequestRecord:
     attempts: list[Attempt] = field(default_factory=list)
     request_body: bytes | None = None
     response_body: bytes | None = None
+    pii: dict[str, int] | None = None  # kinds of personal or secret data found, with counts; never values
+    privacy: str | None = None  # what the privacy policy did: allowed | redacted | routed_local | blocked

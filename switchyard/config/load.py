@@ -148,10 +148,15 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
         for j, alias in enumerate(key.models):
             if alias != "*" and alias not in models:
                 errors.add(("keys", i, "models", j), f"no alias named {alias!r} under models")
+    for i, pattern in enumerate(config.privacy.patterns):
+        try:
+            re.compile(pattern.regex)
+        except re.error as exc:
+            errors.add(("privacy", "patterns", i, "regex"), f"not a valid regular expression: {exc}")
     errors.raise_if_any()
     return LoadedConfig(source=source, server=config.server, providers=providers, models=models,
-                        prices=config.prices, keys=config.keys, logging=config.logging,
-                        store=config.store, admin=config.admin)
+                        prices=config.prices, keys=config.keys, teams=config.teams, logging=config.logging,
+                        privacy=config.privacy, store=config.store, admin=config.admin)
 
 
 def load_config(path: str | os.PathLike, *, require_env: bool = True) -> LoadedConfig:

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..providers.base import ProviderConfig
 
-LogPolicy = Literal["none", "metadata", "full"]
+LogPolicy = Literal["none", "metadata", "redacted", "full"]
+PrivacyAction = Literal["allow", "redact", "route_local", "block"]
+Sensitivity = Literal["normal", "confidential"]
 
 
 class Strict(BaseModel):
@@ -42,6 +44,7 @@ class Alias(Strict):
     retries: int = Field(1, ge=0, le=10)
     targets: list[Target] = Field(min_length=1)
     logging: LogPolicy | None = None  # overrides logging.policy for this alias
+    privacy: PrivacyAction = "allow"  # what to do when a request carries personal or secret data
 
 
 class Price(Strict):
@@ -55,10 +58,38 @@ class KeyConfig(Strict):
     models: list[str] = ["*"]  # aliases this key may use; "*" means all
     team: str | None = None
     rpm: int | None = Field(None, gt=0)  # requests per minute, per gateway process
+    privacy: PrivacyAction | None = None  # overrides the team's and the alias's
+    sensitivity: Sensitivity | None = None  # confidential: every request stays on local targets
+    logging: LogPolicy | None = None
+
+
+class TeamConfig(Strict):
+    privacy: PrivacyAction | None = None  # overrides the alias's
+    sensitivity: Sensitivity | None = None
+    logging: LogPolicy | None = None
 
 
 class LoggingConfig(Strict):
     policy: LogPolicy = "metadata"
+    encryption_key_env: str | None = None  # base64 of 32 bytes: stored bodies are sealed with AES-256-GCM
+
+
+class CustomPattern(Strict):
+    kind: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    regex: str
+
+
+class DenyList(Strict):
+    kind: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    words: list[str] = Field(min_length=1)
+    case_sensitive: bool = False
+
+
+class PrivacyConfig(Strict):
+    detect: list[str] | None = None  # kinds to look for; default: every built-in kind and the custom ones
+    patterns: list[CustomPattern] = []
+    deny_lists: list[DenyList] = []
+    session_ttl_s: float = Field(86400.0, gt=0)  # how long a conversation found sensitive stays pinned local
 
 
 class StoreConfig(Strict):
@@ -76,7 +107,9 @@ class Config(Strict):
     models: list[Alias] = []
     prices: dict[str, Price] = {}
     keys: list[KeyConfig] = []
+    teams: dict[str, TeamConfig] = {}
     logging: LoggingConfig = LoggingConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     store: StoreConfig = StoreConfig()
     admin: AdminConfig = AdminConfig()
 
@@ -92,6 +125,8 @@ class LoadedConfig(BaseModel):
     models: dict[str, Alias]
     prices: dict[str, Price]
     keys: list[KeyConfig]
+    teams: dict[str, TeamConfig]
     logging: LoggingConfig
+    privacy: PrivacyConfig
     store: StoreConfig
     admin: AdminConfig

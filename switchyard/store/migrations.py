@@ -54,6 +54,12 @@ def m002_keys(db: sqlite3.Connection) -> None:
         )""")
 
 
+@migration
+def m003_privacy_audit(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE requests ADD COLUMN pii TEXT")
+    db.execute("ALTER TABLE requests ADD COLUMN privacy TEXT")
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Apply what is missing in one write transaction, so concurrent processes migrate once."""
     db.execute("BEGIN IMMEDIATE")

@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 from ..types import RequestRecord
 from .base import KeyExists, KeyRecord
+from .cipher import BodyCipher
 from .migrations import migrate
 
 _BATCH = 512
@@ -23,23 +24,28 @@ _WRITE_TRIES = 12  # about 15 s of retries before a batch is given up
 log = logging.getLogger("switchyard")
 
 _INSERT = """INSERT OR REPLACE INTO requests (id, ts, endpoint, key_name, team, alias, target, status, error,
-    latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost_usd, stream, attempts, request_body, response_body)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost_usd, stream, attempts, request_body, response_body,
+    pii, privacy)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 
 _GROUPS = {"key": "key_name", "team": "team", "model": "alias", "target": "target"}
 
 
-def _row(r: RequestRecord) -> tuple:
+def _row(r: RequestRecord, cipher: BodyCipher | None) -> tuple:
     attempts = json.dumps([asdict(a) for a in r.attempts]) if r.attempts else None
+    bodies = (r.request_body, r.response_body)
+    if cipher is not None:
+        bodies = tuple(None if b is None else cipher.seal(b) for b in bodies)
     return (r.id, r.ts, r.endpoint, r.key_name, r.team, r.alias, r.target, r.status, r.error,
             round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
-            r.prompt_tokens, r.completion_tokens, r.cost_usd, int(r.stream), attempts,
-            r.request_body, r.response_body)
+            r.prompt_tokens, r.completion_tokens, r.cost_usd, int(r.stream), attempts, *bodies,
+            json.dumps(r.pii) if r.pii else None, r.privacy)
 
 
 class SQLiteStore:
-    def __init__(self, path: str):
+    def __init__(self, path: str, cipher: BodyCipher | None = None):
         self.path = path
+        self.cipher = cipher  # seals bodies in the writer thread, off the request path
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._pending = 0
@@ -90,7 +96,7 @@ class SQLiteStore:
         db.close()
 
     def _insert(self, db: sqlite3.Connection, batch: list[RequestRecord]) -> None:
-        rows = [_row(r) for r in batch]
+        rows = [_row(r, self.cipher) for r in batch]
         for attempt in range(_WRITE_TRIES):
             try:
                 with db:
@@ -129,6 +135,11 @@ class SQLiteStore:
             (since or 0.0, after_rowid, limit))
         for row in rows:
             row["attempts"] = json.loads(row["attempts"]) if row["attempts"] else []
+            row["pii"] = json.loads(row["pii"]) if row["pii"] else {}
+            if self.cipher is not None:
+                for column in ("request_body", "response_body"):
+                    if row[column] is not None:
+                        row[column] = self.cipher.open(row[column])
         return rows[::-1]
 
     def costs(self, *, by: str, since: float | None = None) -> list[dict]:

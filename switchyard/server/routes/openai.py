@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...errors import APIError
 from ...gateway import StreamAnswer
+from ...guard.privacy import SENSITIVITY_HEADER, SESSION_HEADER
 from ..http import Request, base_headers, send_json
 from ..sse import send_events
 
@@ -26,7 +27,8 @@ async def _admit(app, req: Request, endpoint: str):
 
 async def chat_completions(app, req: Request, send) -> None:
     principal, raw = await _admit(app, req, "chat")
-    answer = await app.gateway.chat(raw, principal, req.id)
+    answer = await app.gateway.chat(raw, principal, req.id, req.header(SENSITIVITY_HEADER),
+                                    req.header(SESSION_HEADER))
     headers = base_headers(req.id, answer.target)
     if isinstance(answer, StreamAnswer):
         await send_events(req.receive, send, answer.first, answer.events, headers)

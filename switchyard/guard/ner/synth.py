@@ -1,0 +1,230 @@
+"""Synthetic labelled PII text: templates (templates.py) filled by Faker in several locales.
+
+Train/test-time only (imports Faker, a `test` extra): the gateway never imports this module.
+
+    gen = Generator(seed=1, split="train")
+    gen.document(min_chars=300)  # Sample(text=..., spans=[(start, end, kind), ...])
+
+Every slot value is recorded with its character span and kind; hard negatives (companies,
+cities, countries, months, weekdays, job titles, products) are inserted unlabelled. The same
+seed and split always give the same samples."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass, field
+
+from faker import Faker
+
+from ..findings import (
+    API_KEY,
+    CREDIT_CARD,
+    DATE_OF_BIRTH,
+    EMAIL,
+    IBAN,
+    IP_ADDRESS,
+    PERSON,
+    PHONE,
+    SSN,
+    STREET_ADDRESS,
+    URL_CREDENTIALS,
+)
+from .templates import EVAL, TRAIN, parse
+
+LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
+LANG_LOCALE = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL"}
+EN_WEIGHTS = {"en_US": 4, "en_GB": 3}  # English templates mostly carry English names and addresses
+TITLES = {
+    "en": ["Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Mr", "Mrs", "Miss", "Dr", "Sir"],
+    "de": ["Herr", "Frau", "Dr.", "Prof.", "Herrn", "Frau Dr."],
+    "fr": ["M.", "Mme", "Mlle", "Monsieur", "Madame", "Dr"],
+    "es": ["Sr.", "Sra.", "Don", "Doña", "Dr.", "Dra."],
+    "it": ["Sig.", "Sig.ra", "Dott.", "Dott.ssa", "Avv.", "signor"],
+    "nl": ["Dhr.", "Mevr.", "meneer", "mevrouw", "Dr."],
+}
+AND = {"en": "and", "de": "und", "fr": "et", "es": "y", "it": "e", "nl": "en"}
+CALLING = {"en_US": "1", "en_GB": "44", "de_DE": "49", "fr_FR": "33", "es_ES": "34", "it_IT": "39", "nl_NL": "31"}
+PRODUCTS = ["Galaxy S23", "Surface Pro", "ThinkPad X1", "iPhone 15", "Kindle Paperwhite", "PlayStation 5",
+            "Echo Dot", "Apple Watch", "Nimbus Pro 3000", "Pixel 8", "Model Y", "AirPods Max", "Roomba",
+            "Office 365", "Photoshop", "Slack", "Jira", "Nest Thermostat", "Fitbit Charge", "MacBook Air"]
+UNITS = ["Apt 4B", "Apt. 12", "Suite 200", "Unit 5", "Floor 3", "Flat 2", "#301"]
+KEY_FORMS = [("sk-", 48, string.ascii_letters + string.digits), ("sk-proj-", 40, string.ascii_letters + string.digits),
+             ("AKIA", 16, string.ascii_uppercase + string.digits), ("ghp_", 36, string.ascii_letters + string.digits),
+             ("xoxb-", 40, string.digits + "-" + string.ascii_lowercase), ("AIza", 35, string.ascii_letters + "_-"),
+             ("sk_live_", 24, string.ascii_letters + string.digits), ("glpat-", 20, string.ascii_letters + "_-")]
+DOB_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y"]
+NER_KINDS = (PERSON, STREET_ADDRESS)
+Piece = tuple[str, str | None]
+
+
+@dataclass
+class Sample:
+    text: str
+    spans: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, kind), in text order
+
+    def only(self, kinds: tuple[str, ...]) -> Sample:
+        return Sample(self.text, [s for s in self.spans if s[2] in kinds])
+
+
+class Generator:
+    def __init__(self, seed: int = 0, split: str = "train", locales: tuple[str, ...] = LOCALES):
+        self.rng = random.Random(f"{split}:{seed}")
+        self.templates = parse(TRAIN if split == "train" else EVAL)
+        self.locales = locales
+        self.fakers: dict[str, Faker] = {}
+        for i, loc in enumerate(sorted({*locales, "en_US", *LANG_LOCALE.values()})):
+            self.fakers[loc] = Faker(loc)
+            self.fakers[loc].seed_instance(seed * 1000 + i + (0 if split == "train" else 500))
+
+    # -- slots ---------------------------------------------------------------------------------------
+    def _person(self, f: Faker) -> str:
+        r, first, last = self.rng.random(), f.first_name(), f.last_name()
+        if r < 0.58:
+            return f"{first} {last}"
+        if r < 0.66:
+            return f"{first} {f.first_name()[0]}. {last}"
+        if r < 0.74:
+            return f"{first[0]}. {last}"
+        if r < 0.80:
+            return f"{first} {last}{self.rng.choice([' ', '-'])}{f.last_name()}"
+        if r < 0.88:
+            return f"{first} {last}".lower()
+        if r < 0.91:
+            return f"{first} {last}".upper()
+        return first
+
+    def _street(self, f: Faker) -> str:
+        street = " ".join(f.street_address().split()).replace(" \n", "\n")
+        if f is self.fakers.get("en_US") and self.rng.random() < 0.2:
+            street += self.rng.choice([", ", " "]) + self.rng.choice(UNITS)
+        return street
+
+    def _address(self, f: Faker, style: str) -> str:
+        if style == "street":
+            return self._street(f).replace("\n", ", ")
+        full = "\n".join(" ".join(line.split()) for line in f.address().splitlines())
+        if style == "ml":
+            return full
+        if style == "street_city":
+            return f"{self._street(f)}, {f.city()}".replace("\n", ", ")
+        return full.replace("\n", self.rng.choice([", ", ", ", " "]))
+
+    def _fill(self, slot: str, lang: str, f: Faker) -> list[Piece]:
+        rng, en = self.rng, self.fakers["en_US"]
+        words = f if lang != "en" else en  # month/weekday/job in the language of the sentence
+        if slot == "name":
+            return [(self._person(f), PERSON)]
+        if slot == "first":
+            first = f.first_name()
+            return [(first.lower() if rng.random() < 0.1 else first, PERSON)]
+        if slot == "tname":
+            title = rng.choice(TITLES[lang])
+            r = rng.random()
+            name = f.last_name() if r < 0.5 else f"{f.first_name()} {f.last_name()}" if r < 0.9 else self._person(f)
+            return [(title + " ", None), (name, PERSON)]
+        if slot == "names":
+            people = [self._person(f) if rng.random() < 0.6 else f.first_name() for _ in range(rng.randint(2, 4))]
+            pieces: list[Piece] = []
+            for i, person in enumerate(people):
+                if i:
+                    sep = f" {AND[lang]} " if i == len(people) - 1 and rng.random() < 0.7 else ", "
+                    pieces.append((sep, None))
+                pieces.append((person, PERSON))
+            return pieces
+        if slot in ("addr", "street", "addr_ml"):
+            style = {"street": "street", "addr_ml": "ml"}.get(slot) or rng.choices(
+                ["oneline", "street", "street_city", "ml"], [40, 35, 15, 10])[0]
+            text = self._address(f, style)
+            return [(text.lower() if rng.random() < 0.05 else text, STREET_ADDRESS)]
+        if slot == "email":
+            return [(rng.choice([f.email, f.free_email, f.company_email])(), EMAIL)]
+        if slot == "phone":
+            return [(self._phone(f), PHONE)]
+        if slot == "card":
+            return [(self._card(f), CREDIT_CARD)]
+        if slot == "iban":
+            iban = f.iban()
+            if rng.random() < 0.4:
+                iban = " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+            return [(iban, IBAN)]
+        if slot == "ssn":
+            ssn = en.ssn()
+            return [(ssn.replace("-", " ") if rng.random() < 0.1 else ssn, SSN)]
+        if slot == "ip":
+            return [(en.ipv4() if rng.random() < 0.75 else en.ipv6(), IP_ADDRESS)]
+        if slot == "key":
+            prefix, n, alphabet = rng.choice(KEY_FORMS)
+            return [(prefix + "".join(rng.choice(alphabet) for _ in range(n)), API_KEY)]
+        if slot == "urlcred":
+            scheme = rng.choice(["https", "postgres", "mysql", "redis", "ftp", "amqp", "mongodb+srv"])
+            port = rng.choice(["", f":{rng.randint(1024, 65535)}"])
+            url = f"{scheme}://{en.user_name()}:{en.password(length=rng.randint(8, 16), special_chars=False)}" \
+                  f"@{en.domain_name()}{port}/{en.word()}"
+            return [(url, URL_CREDENTIALS)]
+        if slot == "dob":
+            return [(en.date_of_birth(minimum_age=18, maximum_age=90).strftime(rng.choice(DOB_FORMATS)), DATE_OF_BIRTH)]
+        return [(self._negative(slot, f, words), None)]
+
+    def _negative(self, slot: str, f: Faker, words: Faker) -> str:
+        rng = self.rng
+        values = {
+            "company": f.company, "city": f.city, "country": f.country, "month": words.month_name,
+            "weekday": words.day_of_week, "job": lambda: (words if hasattr(words, "job") else f).job(),
+            "product": lambda: rng.choice(PRODUCTS), "num": lambda: str(rng.randint(2, 9999)),
+            "order": lambda: rng.choice(["#", "ORD-", "No. ", ""]) + str(rng.randint(10000, 999999)),
+            "amount": lambda: rng.choice(["$", "€", "£"]) + f"{rng.randint(5, 5000)}.{rng.randint(0, 99):02d}",
+            "date": lambda: words.date(rng.choice(["%d %B %Y", "%Y-%m-%d", "%d/%m/%Y", "%B %d"])),
+            "time": lambda: f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45'])} {rng.choice(['am', 'pm'])}",
+        }
+        return values[slot]()
+
+    def _phone(self, f: Faker) -> str:
+        loc = next(k for k, v in self.fakers.items() if v is f)
+        if self.rng.random() < 0.35 and loc in CALLING:
+            digits = "".join(self.rng.choice(string.digits) for _ in range(self.rng.choice([9, 10])))
+            groups = [digits[:3], digits[3:6], digits[6:]] if self.rng.random() < 0.5 else [digits[:2], digits[2:]]
+            return f"+{CALLING[loc]} " + self.rng.choice([" ", "-"]).join(groups)
+        return f.phone_number()
+
+    def _card(self, f: Faker) -> str:
+        card = f.credit_card_number()
+        if len(card) == 16 and self.rng.random() < 0.5:
+            card = self.rng.choice([" ", "-"]).join(card[i:i + 4] for i in range(0, 16, 4))
+        return card
+
+    # -- samples -------------------------------------------------------------------------------------
+    def sentence(self) -> Sample:
+        lang, template = self.rng.choice(self.templates)
+        if lang == "en":
+            pool = [loc for loc in self.locales]
+            loc = self.rng.choices(pool, [EN_WEIGHTS.get(p, 1) for p in pool])[0]
+        else:
+            loc = LANG_LOCALE[lang] if LANG_LOCALE[lang] in self.locales else self.rng.choice(self.locales)
+        f = self.fakers[loc]
+        text, spans = "", []
+        for i, part in enumerate(template.replace("}", "{").split("{")):
+            pieces = [(part, None)] if i % 2 == 0 else self._fill(part, lang, f)
+            for piece, kind in pieces:
+                if kind:
+                    spans.append((len(text), len(text) + len(piece), kind))
+                text += piece
+        if lang == "en" and self.rng.random() < 0.06 and len(text.lower()) == len(text):
+            text = text.lower()
+        return Sample(text, spans)
+
+    def document(self, min_chars: int = 0, max_sentences: int = 3) -> Sample:
+        """One to max_sentences sentences, then more until the text reaches min_chars."""
+        doc = Sample("")
+        n = self.rng.randint(1, max_sentences)
+        while n > 0 or len(doc.text) < min_chars:
+            s = self.sentence()
+            sep = self.rng.choice([" ", " ", "\n", "\n\n"]) if doc.text else ""
+            offset = len(doc.text) + len(sep)
+            doc.text += sep + s.text
+            doc.spans += [(a + offset, b + offset, k) for a, b, k in s.spans]
+            n -= 1
+        return doc
+
+    def documents(self, count: int, min_chars: int = 0, max_sentences: int = 3) -> list[Sample]:
+        return [self.document(min_chars, max_sentences) for _ in range(count)]
