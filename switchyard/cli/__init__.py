@@ -6,7 +6,7 @@ import click
 
 from .. import __version__
 from ..plugins import plugin_manager
-from . import chat, check, costs, keys, logs, models, serve
+from . import audit, chat, check, costs, keys, logs, models, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +15,8 @@ def cli() -> None:
     """Switchyard: one OpenAI-compatible endpoint for local and remote models."""
 
 
-for command in (serve.serve, check.check, chat.chat, models.models, costs.costs, keys.keys, logs.logs):
+for command in (serve.serve, check.check, chat.chat, models.models, costs.costs, keys.keys, logs.logs,
+                audit.audit):
     cli.add_command(command)
 plugin_manager().hook.register_commands(cli=cli)
 

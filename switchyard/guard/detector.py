@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 
 from .findings import Finding, Recognizer
@@ -18,8 +19,14 @@ class Detector:
             return []
         found = [f for r in self.recognizers for f in r.find(text)]
         found.sort(key=lambda f: (-(f.end - f.start), -f.score, f.start))
-        taken: list[Finding] = []
+        starts: list[int] = []  # the kept findings, in text order: they never overlap,
+        kept: list[Finding] = []  # so a newcomer only has to be checked against its two neighbours
         for finding in found:
-            if all(finding.end <= t.start or finding.start >= t.end for t in taken):
-                taken.append(finding)
-        return sorted(taken, key=lambda f: f.start)
+            i = bisect_right(starts, finding.start)
+            if i and kept[i - 1].end > finding.start:
+                continue
+            if i < len(kept) and kept[i].start < finding.end:
+                continue
+            starts.insert(i, finding.start)
+            kept.insert(i, finding)
+        return kept

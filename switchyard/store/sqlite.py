@@ -142,6 +142,16 @@ class SQLiteStore:
                         row[column] = self.cipher.open(row[column])
         return rows[::-1]
 
+    def audit(self, *, since: float | None = None, limit: int = 1000) -> list[dict]:
+        """Requests where the privacy policy found something or acted: kinds and counts, never values."""
+        rows = self._query(
+            """SELECT id, ts, key_name, team, alias, target, status, pii, privacy FROM requests
+               WHERE ts >= ? AND (pii IS NOT NULL OR privacy IN ('redacted', 'routed_local', 'blocked'))
+               ORDER BY ts DESC LIMIT ?""", (since or 0.0, limit))
+        for row in rows:
+            row["pii"] = json.loads(row["pii"]) if row["pii"] else {}
+        return rows[::-1]
+
     def costs(self, *, by: str, since: float | None = None) -> list[dict]:
         column = _GROUPS[by]
         return self._query(

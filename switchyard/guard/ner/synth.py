@@ -12,6 +12,7 @@ seed and split always give the same samples."""
 from __future__ import annotations
 
 import random
+import re
 import string
 from dataclasses import dataclass, field
 
@@ -30,7 +31,8 @@ from ..findings import (
     STREET_ADDRESS,
     URL_CREDENTIALS,
 )
-from .templates import EVAL, TRAIN, parse
+from .eval_templates import EVAL
+from .templates import TRAIN, parse
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
 LANG_LOCALE = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL"}
@@ -51,10 +53,11 @@ PRODUCTS = ["Galaxy S23", "Surface Pro", "ThinkPad X1", "iPhone 15", "Kindle Pap
 UNITS = ["Apt 4B", "Apt. 12", "Suite 200", "Unit 5", "Floor 3", "Flat 2", "#301"]
 KEY_FORMS = [("sk-", 48, string.ascii_letters + string.digits), ("sk-proj-", 40, string.ascii_letters + string.digits),
              ("AKIA", 16, string.ascii_uppercase + string.digits), ("ghp_", 36, string.ascii_letters + string.digits),
-             ("xoxb-", 40, string.digits + "-" + string.ascii_lowercase), ("AIza", 35, string.ascii_letters + "_-"),
-             ("sk_live_", 24, string.ascii_letters + string.digits), ("glpat-", 20, string.ascii_letters + "_-")]
+             ("xoxb-", 40, string.digits + "-" + string.ascii_lowercase), ("AIza", 35, string.ascii_letters + string.digits + "_-"),
+             ("sk_live_", 24, string.ascii_letters + string.digits), ("glpat-", 20, string.ascii_letters + string.digits + "_-")]
 DOB_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y"]
 NER_KINDS = (PERSON, STREET_ADDRESS)
+_SLOT = re.compile(r"\{(\w+)\}")  # literal braces (JSON in a template) stay text
 Piece = tuple[str, str | None]
 
 
@@ -203,7 +206,7 @@ class Generator:
             loc = LANG_LOCALE[lang] if LANG_LOCALE[lang] in self.locales else self.rng.choice(self.locales)
         f = self.fakers[loc]
         text, spans = "", []
-        for i, part in enumerate(template.replace("}", "{").split("{")):
+        for i, part in enumerate(_SLOT.split(template)):
             pieces = [(part, None)] if i % 2 == 0 else self._fill(part, lang, f)
             for piece, kind in pieces:
                 if kind:
@@ -220,6 +223,8 @@ class Generator:
         while n > 0 or len(doc.text) < min_chars:
             s = self.sentence()
             sep = self.rng.choice([" ", " ", "\n", "\n\n"]) if doc.text else ""
+            if sep == " " and doc.text[-1] not in ".!?":
+                sep = "\n"  # no run-on between a sentence without a full stop and the next
             offset = len(doc.text) + len(sep)
             doc.text += sep + s.text
             doc.spans += [(a + offset, b + offset, k) for a, b, k in s.spans]

@@ -1,7 +1,7 @@
-"""Sentence templates for the synthetic PII corpus (see synth.py), one per line as `lang|text`.
+"""Training templates for the synthetic PII corpus (see synth.py), one per line as `lang|text`.
 
-TRAIN and EVAL share no template, so scores on EVAL measure how the model generalises to
-phrasings it never saw. `\\n` in a template is a line break. Slots, filled per locale:
+TRAIN shares no template with EVAL (eval_templates.py), so scores on EVAL measure how the
+model generalises to phrasings it never saw. `\\n` in a template is a line break. Slots, filled per locale:
   persons    {name} {first} {tname} (title + name; the title is not labelled) {names} (a list)
   addresses  {addr} (one line, street only or multi-line) {street} {addr_ml} (always multi-line)
   other PII  {email} {phone} {card} {iban} {ssn} {ip} {key} {urlcred} {dob}
@@ -156,79 +156,151 @@ nl|Graag de factuur sturen naar {tname}, {addr}.
 nl|Het bedrijf {company} is gevestigd in {city}.
 nl|Bezorgadres:\n{name}\n{addr_ml}
 nl|Bedankt {first}, tot {weekday}!
-"""
-
-EVAL = r"""
-en|I spoke with {name} yesterday and she confirmed the delivery to {addr}.
-en|According to {tname}, the {product} was defective out of the box.
-en|Reminder: {name}'s appointment is on {weekday} at {time}.
-en|Please forward this thread to {names}.
-en|Attendees: {names}\nLocation: {city}
-en|Tenant: {name}\nProperty: {addr_ml}
-en|My SSN is {ssn} and my date of birth is {dob}.
-en|For verification: social security number {ssn}, born {dob}.
-en|Please charge my card {card}, expiry next year.
-en|Wire the refund to IBAN {iban}, account holder {name}.
-en|The suspicious requests came from {ip} and {ip}.
-en|here is my key {key} please don't share it
-en|Connection string for prod: {urlcred}
-en|Reach {first} at {email} or {phone}.
-en|{tname} will present the quarterly numbers; questions to {email}.
-en|hi im {name}, my phone is {phone} and i live at {addr}
-en|Could you ship the replacement {product} to {addr}? Thanks, {first}
-en|Onboarding checklist for {name}: laptop, badge, parking at {street}.
-en|The lease between {name} and {company} covers the unit at {addr}.
-en|Signed on {date} by {tname} in the presence of {name}.
-en|Dear {first},\n\nwe have updated your address to:\n{addr_ml}\n\nRegards,\n{name}
-en|Contact person: {name}\nTel: {phone}\nE-mail: {email}\nDOB: {dob}
-en|Beneficiary: {name}, IBAN {iban}
-en|Cardholder {name} disputes the charge on {card}.
-en|DOB {dob}, SSN {ssn}; please keep this private.
-en|The firewall blocked {ip} after {num} failed logins by {email}.
-en|Leaked credentials found: {urlcred} and token {key}.
-en|rotate {key} asap, it was pasted in the public channel by {first}
-en|{first} said {first} would handle the {city} account.
-en|Notes from the call with {tname}: wants the {product} delivered to {street}.
-en|Congratulations to {names} on the promotion!
-en|Our neighbour {name} at {addr} complained about the noise.
-en|The invoice was sent to {name} ({email}), {addr}.
-en|Phone {phone} belongs to {name}.
-en|The applicant was born on {dob} and lives at {addr}.
-en|Please verify card {card} and IBAN {iban} before {date}.
-en|Traffic from {ip} used the API key {key}.
-en|db url: {urlcred}
-en|Agent {first}: the caller, {tname}, wants to cancel.
-en|Postgres: {urlcred}  (owner {first})
-en|SSN {ssn} does not match our records for {tname}.
-en|Send the keys to:\n{name}\n{addr_ml}
-en|The Wall Street banks reported losses in {month}.
-en|{company} launched the {product} in {city}.
-en|Our offices in {city} are closed on {weekday}.
-en|She subscribed to the Financial Times and the Wall Street Journal.
-en|Welcome to Sesame Street, the show for kids.
-en|Main Street businesses are struggling this {month}.
-en|The {job} will report to the board of {company}.
-en|Flights to {country} resume in {month}.
-en|Please Read The Terms And Conditions Carefully.
-en|The Fifth Avenue flagship store of {company} reopens on {weekday}.
-en|May and June were the busiest months for the Support Team.
-en|Unit tests for version {num} passed on {weekday}.
-en|Queen Street Capital invested in {company}.
-en|The {product} review is out; Best Buy has it in stock.
-de|Hallo {first}, das Paket ist an {addr} unterwegs.
-de|Frau {name} wohnt in der {street}.
-de|Bitte überweisen Sie den Betrag an {name}, IBAN {iban}.
-de|Die Firma {company} zieht im {month} nach {city} um.
-fr|Je vous écris au nom de {name}, domicilié au {addr}.
-fr|Rendez-vous {weekday} avec {tname}.
-fr|La société {company} recrute à {city}.
-es|Mi nombre es {name} y mi dirección es {addr}.
-es|{tname} nos visitará en {month}.
-es|La tienda de {company} en {city} cierra el {weekday}.
-it|Il pacco per {name} va consegnato in {addr}.
-it|Grazie {first}, a {weekday}!
-nl|Mijn naam is {name}, mijn adres is {addr}.
-nl|{tname} belt u {weekday} terug.
+en|Cheers,\n{first}
+en|Thanks again,\n{name}\n{company}
+en|— {name}, {job}
+en|{first}: can you check the logs?\n{first}: on it
+en|[{time}] {first}: the build is green again
+en|<{first}> anyone seen {first} today?
+en|Owner: {first}\nStatus: open\nPriority: high
+en|Assignee: {name} | Reporter: {name} | Component: billing
+en|Ticket closed by {first}. Resolution: duplicate.
+en|I was helped by {first} and she was wonderful.
+en|Please thank {name} for the quick turnaround.
+en|Can someone from {company} call {tname} back today?
+en|Caller {name} wants to upgrade; transfer to sales.
+en|Note for {first}: the customer at {addr} wants a refund.
+en|ok so {first} is bringing snacks and {first} is driving
+en|tell {first} i said hi
+en|thx {first}, see u tmrw
+en|gonna stay at {first} and {first}'s for the weekend, they live on {street}
+en|{name} from accounting approved the budget.
+en|Both {name} and {name} were copied on the email.
+en|Signed: {name}, on behalf of {company}
+en|Borrower: {name}; Co-borrower: {name}; Property: {addr}
+en|The landlord, {name}, may enter the premises at {addr} with notice.
+en|Counsel for the defendant, {tname}, filed a motion on {date}.
+en|Judge {name} adjourned the hearing until {month}.
+en|Candidate {name} has {num} years of experience as a {job}.
+en|Reference check: {tname} confirmed {first}'s dates of employment.
+en|The sales rep for {city} is {name}.
+en|{tname}'s office is at {addr}.
+en|Appointment with {tname} confirmed for {weekday}, {date}.
+en|Prescribed by {tname}. Patient address: {addr}.
+en|Delivery for {name}:\n{addr_ml}\nLeave with neighbour if absent.
+en|Mailing address\n{addr_ml}
+en|Our new address from {month}: {addr}
+en|Pick up from {street} and drop off at {addr}.
+en|Billing address: {addr} | Shipping address: {addr}
+en|I live at {street} with my partner {first}.
+en|Her parents still live at {addr}.
+en|Meet me outside {street} at {time}.
+en|Move-in inspection for {addr} is scheduled on {date}.
+en|The driver could not find {street}; please add a landmark.
+en|Card {card} (holder {name}) was charged {amount}.
+en|Transfer {amount} to IBAN {iban} with reference {order}.
+en|The account {iban} belongs to {company}.
+en|Requests from {ip} to {ip} were dropped.
+en|Set API_KEY={key} in your .env file.
+en|Authorization: Bearer {key}
+en|git remote set-url origin {urlcred}
+en|Patient DOB: {dob}; policy number {num}.
+en|SSN: {ssn} | DOB: {dob} | Phone: {phone}
+en|Our brand new {product} is available at {company} stores in {city}.
+en|{company} acquired {company} for {amount}.
+en|The {job} from {company} presented the roadmap.
+en|Hello Team, The Quarterly Report Is Attached.
+en|Friday Night Lights and Saturday Morning Cartoons.
+en|We stayed near Bourbon Street and ate at a place on Canal Street.
+en|A trip down Memory Lane with the Penny Lane tribute band.
+en|Madison Avenue agencies and Fleet Street newspapers covered the story.
+en|Harley Street clinics charge a premium.
+en|Take the Jubilee line to Baker Street station.
+en|The film Sunset Boulevard premiered in {month}.
+en|Route 66 Diner opens at {time}.
+en|Rodeo Drive Motors is a dealership in {city}.
+en|Elm Street Capital invests in early-stage startups.
+en|The Broad Street Pump is a famous story in epidemiology.
+en|Victoria Station, Liverpool Street and Kings Cross were all closed.
+en|He read the Wall Street Journal and the Washington Post every morning.
+en|Christian values, Frank opinions and Grace under pressure.
+en|Jack Daniel's and Johnnie Walker were on the shelf.
+en|The Ford Mustang and the Tesla Model Y were both recalled.
+en|Georgia, Virginia and Carolina voted on {weekday}.
+en|The Paris office and the Berlin office merged in {month}.
+en|Please see the attached invoice; payment is due in {month}.
+en|The {product} costs {amount} at {company}.
+en|Customer wants to cancel. Reason: too expensive.
+en|Checklist for onboarding: laptop, badge, parking.
+en|Welcome to the Help Center, how can we help?
+de|Mit freundlichen Grüßen\n{name}\n{company}
+de|Hallo {first}, kannst du mich {weekday} anrufen?
+de|Kontakt: {tname}, {addr}
+de|Die Rechnung geht an {name}, IBAN {iban}.
+de|Wir ziehen um! Neue Adresse ab {month}: {addr}
+fr|Cordialement,\n{name}\n{job}
+fr|Salut {first}, tu viens {weekday} ?
+fr|Veuillez contacter {tname} au {phone} ou par courriel.
+fr|Nouvelle adresse : {addr}
+es|Atentamente,\n{name}
+es|Contacto: {tname}, tel. {phone}
+es|Nuestra nueva dirección es {addr}.
+it|Cordiali saluti,\n{name}
+it|Il cliente {name} chiede un rimborso.
+it|Indirizzo: {addr}
+nl|Met vriendelijke groet,\n{name}
+nl|Ons nieuwe adres: {addr}
+nl|Klant {name} belde over de levering.
+en|I am {name} and I need help with my {product}.
+en|I'm {name}, the new {job}.
+en|{first} here, quick question about the invoice.
+en|This is {first} from {company}, returning your call.
+en|Please call {tname} tomorrow morning.
+en|Ask {name} about the {city} trip when you see her.
+en|I'll email {first} later today.
+en|{name} and I went to the {city} office last week.
+en|We had lunch with {name} yesterday.
+en|{name} thinks the numbers are wrong.
+en|{first} will be out of office until {date}.
+en|It was reviewed by {tname} last week and approved.
+en|Talked to {first} {weekday}, she is fine with the plan.
+en|Is {first} still at {company}?
+en|When did {name} start?
+en|We owe {first} a thank-you card.
+en|{tname} is running late, start without him.
+en|The kids stayed with {first} while we were in {city}.
+en|Forwarding to {first} who handles refunds.
+en|{name} (cc {name}) asked for an update.
+en|{first} {weekday}: {first} out sick, {first} covering.
+en|Both contracts were signed by {first} and countersigned by {tname}.
+en|Hi all, {first} is joining us as {job} on {weekday}.
+en|Your driver {first} is arriving in a silver car.
+en|{first}, could you resend the file?
+en|Hey {first} - are we still on for {weekday}?
+en|my friend {name} lives near {city}
+en|i met {first} at {street} and we walked to the park
+en|The house on {street} belongs to {name}.
+en|We are located at {addr}, opposite the station.
+en|Return the item to {addr} within 30 days.
+en|Deliver to the back door at {street}.
+en|Our store at {addr} is open until {time}.
+en|{"customer": "{name}", "email": "{email}", "street": "{street}"}
+en|id,name,city\n{num},{name},{city}\n{num},{name},{city}
+en|name: {name}\nrole: {job}\noffice: {city}
+en|class UserProfile(BaseModel):\n    name: str\n    address: str
+en|SELECT name, street FROM customers WHERE city = '{city}';
+en|## Getting Started\nInstall the package and run the Quick Start guide.
+en|Error: ConnectionRefusedError in Session.connect (line {num})
+en|Ask {first} whether {city} or {city} is better for the offsite.
+en|Send it to {addr}, thanks {name}
+en|{addr} - that's where {first} lives.
+en|Our {city} branch at {addr} is managed by {name}.
+de|Lieferung an {addr}, Gruß {first}
+nl|Stuur het naar {addr}. Groeten, {first}
+fr|Envoyez-le au {addr}, merci {first}
+en|Sales in {month}, {month} and {month} beat the forecast.
+en|```js\nconst user = await Users.findOne({ name });\nconsole.log(user.address);\n```
+en|```bash\npip install requests && python main.py --city "{city}"\n```
 """
 
 
