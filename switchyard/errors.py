@@ -12,6 +12,7 @@
     ├── UpstreamError             one provider call failed; the router decides what next
     │   ├── UpstreamStatus        the provider answered an error status
     │   │   └── Overloaded        a local engine's queue is full: go elsewhere now (503 + Retry-After)
+    │   ├── CheckFailed           an answer that failed validation or a cascade check
     │   ├── UpstreamTimeout       no answer (or no next chunk) within the attempt's timeout
     │   └── UpstreamConnection    refused, reset, DNS, TLS, or a malformed answer
     └── ConfigError               the config file is invalid (names file, line, key path)
@@ -103,6 +104,7 @@ class UpstreamError(SwitchyardError):
             self.retryable = retryable
         self.retry_after = retry_after
         self.body = body  # the upstream's error JSON, returned to the client on a 4xx
+        self.usage = None  # tokens spent before failing (an answer that failed its checks): still charged
 
 
 class UpstreamStatus(UpstreamError):
@@ -119,6 +121,17 @@ class Overloaded(UpstreamStatus):
     def __init__(self, message: str, retry_after: float):
         super().__init__(503, message, retry_after=retry_after)
         self.retryable = False
+
+
+class CheckFailed(UpstreamError):
+    """An answer came back but did not pass: invalid structure, or a cascade check. Next target."""
+
+    status = 502
+    retryable = False
+
+    def __init__(self, message: str, usage):
+        super().__init__(message)
+        self.usage = usage
 
 
 class UpstreamTimeout(UpstreamError):

@@ -12,7 +12,8 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 import msgspec
@@ -34,9 +35,12 @@ from .guard.privacy import Blocked, Privacy, Verdict
 from .guard.restore import ChunkRestorer, map_completion, stream_text
 from .keys import KeyRing, Principal
 from .metrics import Metrics
-from .plugins import provider_classes, router_classes
+from .plugins import check_classes, provider_classes, router_classes
 from .providers.base import Provider
+from .replay import completion_events, replay
+from .routing.checked import checked_complete, needs_checking
 from .store.base import Store
+from .structured import wants_structure
 from .types import (
     Attempt,
     ChatCall,
@@ -74,6 +78,7 @@ class Pending:
 class ChatAnswer:
     target: str
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -83,6 +88,7 @@ class StreamAnswer:
     # the rest, ending with [DONE] or an error event; already started, so closing it early
     # (client gone) still runs its clean-up and logs the request
     events: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _parse(raw: bytes, kind: type) -> tuple[dict, Any]:
@@ -152,6 +158,9 @@ class Gateway:
         self.keys = KeyRing(config, store)
         self.metrics = Metrics()
         self.privacy = Privacy(config, lambda: build_detector(config.privacy))
+        check_kinds = check_classes()
+        self.checks = {name: [check_kinds[c["type"]](check_kinds[c["type"]].config_class.model_validate(c))
+                              for c in alias.checks] for name, alias in config.models.items()}
         self.created = int(time.time())
 
     async def start(self) -> None:
@@ -192,7 +201,7 @@ class Gateway:
             raise
 
     def _answered(self, p: Pending, target: Target, usage: Usage | None, body: dict) -> ChatAnswer:
-        self._charge(p.record, target, usage)
+        p.record.attempts[-1].cost_usd = self._charge(p.record, target, usage)
         answer, verdict = body, p.verdict
         if verdict is not None and verdict.redaction is not None:
             answer = map_completion(body, verdict.redaction.restore)
@@ -214,10 +223,15 @@ class Gateway:
     def _policy(self, alias: Alias | None) -> str:
         return (alias.logging if alias is not None else None) or self.config.logging.policy
 
-    def _charge(self, record: RequestRecord, target: Target, usage: Usage | None) -> None:
-        if usage is not None:
-            record.prompt_tokens, record.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-            record.cost_usd = self.prices.cost(target, usage)
+    def _charge(self, record: RequestRecord, target: Target, usage: Usage | None) -> float:
+        """Add a step's tokens and cost to the request (a cascade pays for every step); returns the cost."""
+        if usage is None:
+            return 0.0
+        cost = self.prices.cost(target, usage)
+        record.prompt_tokens += usage.prompt_tokens
+        record.completion_tokens += usage.completion_tokens
+        record.cost_usd += cost
+        return cost
 
     def _alias(self, principal: Principal, name: str) -> Alias:
         alias = self.config.models.get(name)
@@ -245,7 +259,8 @@ class Gateway:
                 except UpstreamError as exc:
                     elapsed = time.perf_counter() - t0
                     router.observe(target, elapsed, ok=False)
-                    record.attempts.append(Attempt(target.label, exc.message, exc.status, elapsed * 1000))
+                    cost = self._charge(record, target, exc.usage)  # an answer that failed its checks was paid for
+                    record.attempts.append(Attempt(target.label, exc.message, exc.status, elapsed * 1000, cost))
                     last = exc
                     if exc.status in _CLIENT_FAULT:
                         raise APIError(exc.message, status=exc.status, type="invalid_request_error",
@@ -275,7 +290,7 @@ class Gateway:
     # -- chat ------------------------------------------------------------------
 
     async def chat(self, raw: bytes, principal: Principal, request_id: str, sensitivity: str | None = None,
-                   session: str | None = None) -> ChatAnswer | StreamAnswer:
+                   session: str | None = None, escalate: bool = False) -> ChatAnswer | StreamAnswer:
         p = self._begin("chat", request_id, principal)
         with self._refusals_logged(p):
             body, request = _parse(raw, ChatRequest)
@@ -288,11 +303,45 @@ class Gateway:
             p.verdict = verdict = await self._inspect(p, principal, alias, body, request, sensitivity, session)
             p.record.request_body = raw if verdict.logging == "full" else verdict.log_body
             targets = self._allowed_targets(alias, verdict)
+            cascade = alias.strategy == "cascade"
+            if escalate and cascade and len(targets) > 1:
+                targets = targets[1:]  # "ask a bigger model": skip the cheapest step
             call = ChatCall(verdict.request, verdict.body, "", alias.timeout_s, request_id)
-            if request.stream:
+            checks = self.checks[alias.name]
+            checking = needs_checking(call.request, checks)
+            # streams are relayed as they come, unless the answer must pass checks before anyone sees it
+            buffered = request.stream and checking and (cascade or wants_structure(call.request))
+            if request.stream and not buffered:
                 return await self._stream(p, targets, call)
-            target, result = await self._route(alias, p.record, targets, call, _complete)
-        return self._answered(p, target, result.usage, result.body)
+            method = partial(checked_complete, checks=checks, repair=not cascade, ask=self._asker(p)) \
+                if checking else _complete
+            target, result = await self._route(alias, p.record, targets, call, method)
+        p.record.structured = result.structured
+        answer = self._answered(p, target, result.usage, result.body)
+        if result.structured:
+            answer.headers["x-switchyard-structured"] = result.structured
+        if buffered:
+            wants_usage = bool(request.stream_options and request.stream_options.include_usage)
+            events = replay(completion_events(answer.body, wants_usage))
+            return StreamAnswer(answer.target, await anext(events), events, answer.headers)
+        return answer
+
+    def _asker(self, p: Pending):
+        """How checks ask another alias (the judge): its cost and try are added to this request's."""
+        async def ask(alias_name: str, messages: list[dict]) -> str:
+            alias = self.config.models[alias_name]
+            body = {"model": alias_name, "messages": messages, "temperature": 0}
+            call = ChatCall(msgspec.convert(body, ChatRequest), body, "", alias.timeout_s, p.record.id)
+            scratch = RequestRecord(id=p.record.id, ts=time.time(), endpoint="check")
+            try:
+                target, result = await self._route(alias, scratch, self.routers[alias_name].order(), call, _complete)
+            except APIError as exc:
+                return f"FAIL ({alias_name} unavailable: {exc.message})"
+            finally:
+                p.record.attempts.extend(replace(a, target=f"check:{a.target}") for a in scratch.attempts)
+            p.record.attempts[-1].cost_usd = self._charge(p.record, target, result.usage)
+            return ((result.body.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+        return ask
 
     async def _inspect(self, p: Pending, principal: Principal, alias: Alias, body: dict, request: ChatRequest,
                        sensitivity: str | None, session: str | None) -> Verdict:

@@ -22,5 +22,10 @@ def register_routers(register: Callable[[str, type], None]) -> None:
 
 
 @hookspec
+def register_checks(register: Callable[[type], None]) -> None:
+    """Register Check subclasses; an alias's `checks:` selects them by `type`."""
+
+
+@hookspec
 def register_commands(cli) -> None:
     """Add click commands to the `switchyard` CLI group."""

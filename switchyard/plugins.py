@@ -17,6 +17,7 @@ BUILTIN_PLUGINS = (
     "switchyard.providers.llamacpp",
     "switchyard.providers.local_embeddings",
     "switchyard.routing.builtin",
+    "switchyard.checks.builtin",
 )
 
 
@@ -41,4 +42,11 @@ def provider_classes() -> dict[str, type]:
 def router_classes() -> dict[str, type]:
     found: dict[str, type] = {}
     plugin_manager().hook.register_routers(register=lambda name, cls: found.setdefault(name, cls))
+    return found
+
+
+@cache
+def check_classes() -> dict[str, type]:
+    found: dict[str, type] = {}
+    plugin_manager().hook.register_checks(register=lambda cls: found.setdefault(cls.type, cls))
     return found

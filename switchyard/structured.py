@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from typing import Any
 
 import jsonschema
+import orjson
 
-from .types import ResponseFormat
+from .types import ChatRequest, ResponseFormat
 
 
 @lru_cache(maxsize=256)
@@ -39,3 +41,41 @@ def structured_error(response_format: ResponseFormat | None, text: str | None) -
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     return f"does not match the schema at {where}: {error.message}"
+
+
+def tool_call_error(request: ChatRequest, calls: list[dict[str, Any]]) -> str | None:
+    """Why a tool call's arguments do not fit the tool's parameter schema, if they do not."""
+    tools = {t.function.name: t.function.parameters for t in request.tools or []}
+    for call in calls:
+        function = call.get("function") or {}
+        name = function.get("name")
+        if name not in tools:
+            return f"tool call to {name!r}, which the request did not offer"
+        schema = tools[name]
+        fmt = ResponseFormat(type="json_schema", json_schema={"schema": schema}) if schema else \
+            ResponseFormat(type="json_object")
+        problem = structured_error(fmt, function.get("arguments") or "")
+        if problem:
+            return f"arguments of tool {name!r} {problem}"
+    return None
+
+
+def answer_error(request: ChatRequest, body: dict[str, Any], fmt: ResponseFormat | None = None) -> str | None:
+    """Why a chat.completion does not satisfy the request's (or `fmt`'s) structure, or None."""
+    message = (body.get("choices") or [{}])[0].get("message") or {}
+    if message.get("tool_calls"):
+        return tool_call_error(request, message["tool_calls"])
+    return structured_error(fmt or request.response_format, message.get("content"))
+
+
+def wants_structure(request: ChatRequest) -> bool:
+    return request.response_format is not None and request.response_format.type != "text"
+
+
+def repair_messages(body: dict[str, Any], answer: dict[str, Any], problem: str) -> list[dict[str, Any]]:
+    """The conversation plus the faulty answer and a request to fix it: one re-ask."""
+    message = (answer.get("choices") or [{}])[0].get("message") or {}
+    faulty = message.get("content") or orjson.dumps(message.get("tool_calls") or []).decode()
+    return [*body.get("messages", []), {"role": "assistant", "content": faulty},
+            {"role": "user", "content": f"Your answer was not valid: it {problem}. Reply again with only the "
+                                        "corrected JSON, nothing else."}]

@@ -26,6 +26,12 @@ class Usage(msgspec.Struct, omit_defaults=False):
         completion = int(raw.get("completion_tokens") or 0)
         return cls(prompt, completion, int(raw.get("total_tokens") or prompt + completion))
 
+    def __add__(self, other: Usage | None) -> Usage:
+        if other is None:
+            return self
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.total_tokens + other.total_tokens)
+
     def to_dict(self) -> dict[str, int]:
         return {
             "prompt_tokens": self.prompt_tokens,
@@ -154,6 +160,7 @@ class EmbedCall:
 class ChatResult:
     body: dict[str, Any]  # an OpenAI chat.completion object
     usage: Usage | None = None
+    structured: str | None = None  # how a structured answer was obtained, when one was asked for
 
 
 @dataclass(slots=True)
@@ -180,6 +187,7 @@ class Attempt:
     error: str | None = None
     status: int | None = None
     latency_ms: float = 0.0
+    cost_usd: float = 0.0  # what this try cost (a cascade pays for every step)
 
 
 @dataclass(slots=True)
@@ -206,3 +214,8 @@ class RequestRecord:
     response_body: bytes | None = None
     pii: dict[str, int] | None = None  # kinds of personal or secret data found, with counts; never values
     privacy: str | None = None  # what the privacy policy did: allowed | redacted | routed_local | blocked
+    prompt: str | None = None  # prompt template name and version, when the request named one
+    prompt_version: str | None = None
+    experiment: str | None = None  # experiment and arm the request was assigned to
+    variant: str | None = None
+    structured: str | None = None  # how structured output was obtained: native | constrained | instructed | repaired

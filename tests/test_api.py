@@ -19,7 +19,9 @@ WEATHER_TOOL = {
     "function": {
         "name": "get_weather",
         "description": "Current weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        # the fakes name the argument differently (OpenAI's "city", Anthropic's and Gemini's "location"):
+        # the schema admits both, and the gateway validates every tool call against it
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "location": {"type": "string"}}},
     },
 }
 WEATHER_PROMPT = "What is the weather in Paris?"

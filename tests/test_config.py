@@ -12,7 +12,7 @@ import pytest
 
 from switchyard.config import load_config, parse_config
 from switchyard.errors import ConfigError
-from switchyard.plugins import provider_classes
+from switchyard.plugins import provider_classes, router_classes
 
 EXAMPLE = """\
 server:
@@ -122,7 +122,7 @@ def test_shipped_example_file_checks(monkeypatch):
      "f.yaml:7: models[1].name: alias 'chat' is defined twice"),
     ("unknown strategy",
      BASE.replace("  - name: chat\n", "  - name: chat\n    strategy: random\n"),
-     "f.yaml:5: models[0].strategy: expected one of ['fallback', 'least-latency', 'loadbalance'], got 'random'"),
+     f"f.yaml:5: models[0].strategy: expected one of {sorted(router_classes())}, got 'random'"),
     ("key allowing an unknown alias",
      BASE + "keys:\n  - name: k\n    key_env: K\n    models:\n      - chat\n      - nope\n",
      "f.yaml:12: keys[0].models[1]: no alias named 'nope' under models"),
@@ -157,7 +157,7 @@ def test_several_problems_give_one_line_each():
         "      - {provider: ghost, model: m}\n"
     lines = error_of(text).splitlines()
     assert lines == [
-        "f.yaml:5: models[0].strategy: expected one of ['fallback', 'least-latency', 'loadbalance'], got 'random'",
+        f"f.yaml:5: models[0].strategy: expected one of {sorted(router_classes())}, got 'random'",
         "f.yaml:8: models[0].targets[1].provider: no provider named 'ghost' under providers",
     ]
 

@@ -86,7 +86,7 @@ def test_record_fields_round_trip(store):
     rec = record(1, ts=1000.0, key_name="k", team="t", alias="chat", target="up/m", status=502,
                  error="all failed", latency_ms=12.3456, ttft_ms=4.0, prompt_tokens=7, completion_tokens=9,
                  cost_usd=0.25, stream=True,
-                 attempts=[Attempt(target="up/m", error="boom", status=500, latency_ms=3.0)],
+                 attempts=[Attempt(target="up/m", error="boom", status=500, latency_ms=3.0, cost_usd=0.01)],
                  request_body=b'{"a":1}', response_body=None)
     store.write(rec)
     store.flush()
@@ -96,7 +96,8 @@ def test_record_fields_round_trip(store):
     assert (row["status"], row["error"], row["stream"]) == (502, "all failed", 1)
     assert row["latency_ms"] == pytest.approx(12.346) and row["ttft_ms"] == 4.0
     assert (row["prompt_tokens"], row["completion_tokens"], row["cost_usd"]) == (7, 9, 0.25)
-    assert row["attempts"] == [{"target": "up/m", "error": "boom", "status": 500, "latency_ms": 3.0}]
+    assert row["attempts"] == [{"target": "up/m", "error": "boom", "status": 500, "latency_ms": 3.0,
+                                "cost_usd": 0.01}]
     assert row["request_body"] == b'{"a":1}' and row["response_body"] is None
     assert isinstance(row["rowid"], int)
 

@@ -6,7 +6,7 @@ import click
 
 from .. import __version__
 from ..plugins import plugin_manager
-from . import audit, chat, check, costs, keys, logs, models, serve
+from . import audit, chat, check, costs, experiments, keys, logs, models, prompts, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,7 +16,7 @@ def cli() -> None:
 
 
 for command in (serve.serve, check.check, chat.chat, models.models, costs.costs, keys.keys, logs.logs,
-                audit.audit):
+                audit.audit, experiments.experiments, prompts.prompts):
     cli.add_command(command)
 plugin_manager().hook.register_commands(cli=cli)
 

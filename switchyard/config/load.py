@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from ..plugins import provider_classes, router_classes
+from ..plugins import check_classes, provider_classes, router_classes
 from .schema import Config, LoadedConfig
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -127,7 +127,7 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
         except ValidationError as exc:
             errors.add_validation(exc, ("providers", name))
 
-    routers = router_classes()
+    routers, checks = router_classes(), check_classes()
     models = {}
     for i, alias in enumerate(config.models):
         if alias.name in models:
@@ -139,6 +139,24 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
             if target.provider not in config.providers:
                 errors.add(("models", i, "targets", j, "provider"),
                            f"no provider named {target.provider!r} under providers")
+        for j, entry in enumerate(alias.checks):
+            cls = checks.get(entry.get("type")) if isinstance(entry.get("type"), str) else None
+            if cls is None:
+                errors.add(("models", i, "checks", j, "type"),
+                           f"expected one of {sorted(checks)}, got {entry.get('type')!r}")
+                continue
+            try:
+                check = cls.config_class.model_validate(entry)
+            except ValidationError as exc:
+                errors.add_validation(exc, ("models", i, "checks", j))
+                continue
+            judge = getattr(check, "model", None)
+            if judge is not None and judge not in {a.name for a in config.models}:
+                errors.add(("models", i, "checks", j, "model"), f"no alias named {judge!r} under models")
+        for j, variant in enumerate(alias.experiment.variants if alias.experiment else []):
+            if variant.target is not None and variant.target.provider not in config.providers:
+                errors.add(("models", i, "experiment", "variants", j, "target", "provider"),
+                           f"no provider named {variant.target.provider!r} under providers")
 
     seen_keys: set[str] = set()
     for i, key in enumerate(config.keys):
@@ -156,7 +174,7 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
     errors.raise_if_any()
     return LoadedConfig(source=source, server=config.server, providers=providers, models=models,
                         prices=config.prices, keys=config.keys, teams=config.teams, logging=config.logging,
-                        privacy=config.privacy, store=config.store, admin=config.admin)
+                        privacy=config.privacy, prompts=config.prompts, store=config.store, admin=config.admin)
 
 
 def load_config(path: str | os.PathLike, *, require_env: bool = True) -> LoadedConfig:
@@ -166,7 +184,9 @@ def load_config(path: str | os.PathLike, *, require_env: bool = True) -> LoadedC
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config: {exc.strerror}") from None
     config = parse_config(text, str(p), require_env=require_env)
-    # a relative database path is read from the config file's folder, whichever folder serves it
+    # relative paths are read from the config file's folder, whichever folder serves it
     if not Path(config.store.path).is_absolute():
         config.store.path = str(p.resolve().parent / config.store.path)
+    if config.prompts.dir and not Path(config.prompts.dir).is_absolute():
+        config.prompts.dir = str(p.resolve().parent / config.prompts.dir)
     return config

@@ -37,6 +37,22 @@ class Target(Strict):
         return f"{self.provider}/{self.model}"
 
 
+class Variant(Strict):
+    """One arm of an experiment: a target, a prompt version, and/or request parameters."""
+
+    name: str = Field(min_length=1)
+    weight: float = Field(gt=0)
+    target: Target | None = None  # serve this arm from this target instead of the alias's
+    prompt: str | None = None  # "name@version": render this prompt version for this arm
+    params: dict[str, Any] = {}  # request fields set for this arm (temperature, max_tokens, ...)
+
+
+class Experiment(Strict):
+    name: str = Field(min_length=1)
+    variants: list[Variant] = Field(min_length=2)
+    sticky: Literal["user", "session"] = "user"  # what keeps a caller on one arm
+
+
 class Alias(Strict):
     name: str = Field(min_length=1)
     strategy: str = "fallback"
@@ -45,6 +61,8 @@ class Alias(Strict):
     targets: list[Target] = Field(min_length=1)
     logging: LogPolicy | None = None  # overrides logging.policy for this alias
     privacy: PrivacyAction = "allow"  # what to do when a request carries personal or secret data
+    checks: list[dict[str, Any]] = []  # cascade: checks each answer must pass, or the next target is asked
+    experiment: Experiment | None = None
 
 
 class Price(Strict):
@@ -92,6 +110,10 @@ class PrivacyConfig(Strict):
     session_ttl_s: float = Field(86400.0, gt=0)  # how long a conversation found sensitive stays pinned local
 
 
+class PromptsConfig(Strict):
+    dir: str | None = None  # folder of prompt files; a relative path is taken from the config file's folder
+
+
 class StoreConfig(Strict):
     kind: Literal["sqlite"] = "sqlite"
     path: str = "switchyard.db"
@@ -110,6 +132,7 @@ class Config(Strict):
     teams: dict[str, TeamConfig] = {}
     logging: LoggingConfig = LoggingConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    prompts: PromptsConfig = PromptsConfig()
     store: StoreConfig = StoreConfig()
     admin: AdminConfig = AdminConfig()
 
@@ -128,5 +151,6 @@ class LoadedConfig(BaseModel):
     teams: dict[str, TeamConfig]
     logging: LoggingConfig
     privacy: PrivacyConfig
+    prompts: PromptsConfig
     store: StoreConfig
     admin: AdminConfig

@@ -25,6 +25,7 @@ class AnthropicConfig(ProviderConfig):
 
 class AnthropicProvider(HTTPProvider):
     kind = "anthropic"
+    structured_mode = "instructed"
     config_class = AnthropicConfig
 
     def __init__(self, name: str, config: AnthropicConfig):

@@ -42,6 +42,9 @@ class Provider:
     kind: ClassVar[str]
     config_class: ClassVar[type[ProviderConfig]] = ProviderConfig
     supports_embeddings: ClassVar[bool] = False
+    # how the provider honours response_format: native (the API enforces it), constrained
+    # (grammar-constrained sampling), instructed (the model is only asked to comply)
+    structured_mode: ClassVar[str] = "native"
 
     def __init__(self, name: str, config: ProviderConfig):
         self.name = name

@@ -59,6 +59,7 @@ class LlamaCppConfig(ProviderConfig):
 
 class LlamaCppProvider(Provider):
     kind = "llamacpp"
+    structured_mode = "constrained"
     config_class = LlamaCppConfig
 
     def __init__(self, name: str, config: LlamaCppConfig):

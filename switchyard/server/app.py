@@ -11,7 +11,7 @@ from ..errors import APIError, NotFound
 from ..gateway import Gateway
 from ..store import open_store
 from .http import Request, send_error
-from .routes import admin, openai, ops
+from .routes import admin, feedback, openai, ops
 
 log = logging.getLogger("switchyard")
 
@@ -26,6 +26,7 @@ ROUTES = {
     ("GET", "/metrics"): ops.metrics,
     ("GET", "/admin/keys"): admin.list_keys,
     ("POST", "/admin/keys"): admin.create_key,
+    ("POST", "/v1/feedback"): feedback.create_feedback,
 }
 _PATHS = frozenset(path for _, path in ROUTES)
 _MODEL_PREFIXES = ("/v1/models/", "/models/")

@@ -49,3 +49,12 @@ class Store(Protocol):
     def list_keys(self) -> list[KeyRecord]: ...
 
     def revoke_key(self, name: str) -> bool: ...
+
+    def add_feedback(self, request_id: str, score: float | None, label: str | None,
+                     comment: str | None) -> int:
+        """Store feedback on a logged request; returns the feedback's id."""
+
+    def request_exists(self, request_id: str, *, key_name: str | None = None) -> bool: ...
+
+    def experiment_rows(self, name: str, since: float | None = None) -> list[dict]:
+        """Per-request rows of one experiment, with each request's feedback aggregated."""

@@ -60,6 +60,23 @@ def m003_privacy_audit(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE requests ADD COLUMN privacy TEXT")
 
 
+@migration
+def m004_product_logic(db: sqlite3.Connection) -> None:
+    for column in ("prompt TEXT", "prompt_version TEXT", "experiment TEXT", "variant TEXT", "structured TEXT"):
+        db.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+    db.execute("""
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id TEXT NOT NULL,
+            ts REAL NOT NULL,
+            score REAL,
+            label TEXT,
+            comment TEXT
+        )""")
+    db.execute("CREATE INDEX feedback_request ON feedback(request_id)")
+    db.execute("CREATE INDEX requests_experiment ON requests(experiment, variant)")
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Apply what is missing in one write transaction, so concurrent processes migrate once."""
     db.execute("BEGIN IMMEDIATE")

@@ -25,8 +25,8 @@ log = logging.getLogger("switchyard")
 
 _INSERT = """INSERT OR REPLACE INTO requests (id, ts, endpoint, key_name, team, alias, target, status, error,
     latency_ms, ttft_ms, prompt_tokens, completion_tokens, cost_usd, stream, attempts, request_body, response_body,
-    pii, privacy)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+    pii, privacy, prompt, prompt_version, experiment, variant, structured)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 
 _GROUPS = {"key": "key_name", "team": "team", "model": "alias", "target": "target"}
 
@@ -39,7 +39,8 @@ def _row(r: RequestRecord, cipher: BodyCipher | None) -> tuple:
     return (r.id, r.ts, r.endpoint, r.key_name, r.team, r.alias, r.target, r.status, r.error,
             round(r.latency_ms, 3), None if r.ttft_ms is None else round(r.ttft_ms, 3),
             r.prompt_tokens, r.completion_tokens, r.cost_usd, int(r.stream), attempts, *bodies,
-            json.dumps(r.pii) if r.pii else None, r.privacy)
+            json.dumps(r.pii) if r.pii else None, r.privacy, r.prompt, r.prompt_version, r.experiment, r.variant,
+            r.structured)
 
 
 class SQLiteStore:
@@ -186,3 +187,44 @@ class SQLiteStore:
         with self._lock, self._db:
             return self._db.execute("UPDATE keys SET revoked = 1 WHERE name = ? AND revoked = 0",
                                     (name,)).rowcount > 0
+
+    # -- experiments and feedback ----------------------------------------------
+
+    def add_feedback(self, request_id: str, score: float | None, label: str | None,
+                     comment: str | None) -> int:
+        """Store one piece of feedback on a logged request; returns its id."""
+        with self._lock, self._db:
+            return self._db.execute("INSERT INTO feedback (request_id, ts, score, label, comment) VALUES (?,?,?,?,?)",
+                                    (request_id, time.time(), score, label, comment)).lastrowid
+
+    def request_exists(self, request_id: str, *, key_name: str | None = None) -> bool:
+        """Whether the log holds that request (made with `key_name`, when given)."""
+        if key_name is None:
+            rows = self._query("SELECT 1 FROM requests WHERE id = ?", (request_id,))
+        else:
+            rows = self._query("SELECT 1 FROM requests WHERE id = ? AND key_name = ?", (request_id, key_name))
+        return bool(rows)
+
+    def experiment_rows(self, name: str, since: float | None = None) -> list[dict]:
+        """One row per request of experiment `name`, oldest first: id, ts, variant, status,
+        latency_ms, cost_usd, and its feedback: `feedback` (how many), `scores` (each given
+        score), `score` (their mean, or None) and `labels` ({label: count})."""
+        rows = self._query(
+            """SELECT id, ts, variant, status, latency_ms, cost_usd FROM requests
+               WHERE experiment = ? AND ts >= ? ORDER BY ts""", (name, since or 0.0))
+        feedback = self._query(
+            """SELECT f.request_id, f.score, f.label FROM feedback f JOIN requests r ON r.id = f.request_id
+               WHERE r.experiment = ? AND r.ts >= ? ORDER BY f.id""", (name, since or 0.0))
+        by_request: dict[str, list[dict]] = {}
+        for f in feedback:
+            by_request.setdefault(f["request_id"], []).append(f)
+        for row in rows:
+            given = by_request.get(row["id"], ())
+            scores = [f["score"] for f in given if f["score"] is not None]
+            labels: dict[str, int] = {}
+            for f in given:
+                if f["label"] is not None:
+                    labels[f["label"]] = labels.get(f["label"], 0) + 1
+            row.update(feedback=len(given), scores=scores, score=sum(scores) / len(scores) if scores else None,
+                       labels=labels)
+        return rows

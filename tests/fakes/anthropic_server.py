@@ -84,6 +84,9 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
         text = "Tool said: " + " ".join(said)
     else:
         text = "Echo: " + _text_of(last)
+    system = body.get("system") if isinstance(body.get("system"), str) else _text_of(body.get("system") or [])
+    if "Respond only with" in system and "JSON object" in system:  # a model that follows the JSON instruction
+        text = orjson.dumps({"reply": text}).decode()
 
     content: list[dict[str, Any]] = []
     stop_reason, stop_sequence = "end_turn", None

@@ -39,6 +39,44 @@ def _usage(body: dict, completion: str) -> dict:
     return {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}
 
 
+def _structured_text(model: str, body: dict) -> str | None:
+    """Answers of the models that play structured-output and cascade roles:
+
+    json-ok            {"reply": "<last user text>"}
+    json-bad-then-ok   prose with broken JSON, and valid JSON once asked to repair it
+    json-never         prose, whatever is asked
+    refuser            a refusal
+    """
+    asked = _last_user_text(body)
+    if model == "json-ok" or (model == "json-bad-then-ok" and asked.startswith("Your answer was not valid")):
+        original = next((m["content"] for m in body["messages"] if m.get("role") == "user"), "")
+        return orjson.dumps({"reply": original}).decode()
+    if model == "json-bad-then-ok":
+        return 'Sure! Here it is: {reply: "oops"'
+    if model == "json-never":
+        return "I think the answer is 42."
+    if model == "refuser":
+        return "I can't help with that."
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":  # as OpenAI does: honour JSON mode
+        return orjson.dumps({"reply": f"echo: {asked}"}).decode()
+    if fmt.get("type") == "json_schema":
+        return orjson.dumps(_instance((fmt.get("json_schema") or {}).get("schema") or {}, f"echo: {asked}")).decode()
+    return None
+
+
+def _instance(schema: dict, text: str):
+    """A value matching a simple JSON schema (objects, arrays, enums, scalars)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        return {name: _instance(sub, text) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [_instance(schema.get("items") or {}, text)]
+    return {"string": text, "integer": 1, "number": 1.5, "boolean": True, "null": None}.get(kind, text)
+
+
 def _wants_tool(body: dict) -> bool:
     return bool(body.get("tools")) and "weather" in _last_user_text(body).lower()
 
@@ -53,7 +91,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if status:
         return _error(status, f"injected failure {status}")
     await apply_fault(request, model)
-    text = f"echo: {_last_user_text(body)}"
+    text = _structured_text(model, body) or f"echo: {_last_user_text(body)}"
     created = int(time.time())
     if body.get("stream"):
         return await _stream(request, body, model, text, created)

@@ -14,24 +14,41 @@ LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
 # Name particles and very short tokens would make every "de" or "la" a name hit.
 PARTICLES = {"de", "da", "del", "della", "di", "van", "von", "der", "den", "du", "le", "la", "y", "e", "of", "the",
              "and", "zu", "ten", "ter", "het", "des", "dos", "das", "st", "saint", "sainte", "los", "las", "el", "'t"}
-STREET_WORDS = """street st road rd avenue ave av lane ln drive dr boulevard blvd court ct place pl square sq terrace
-close crescent way highway hwy parkway pkwy circle row mews grove gardens walk hill strasse straße str gasse weg
-platz allee ring damm ufer chaussee rue chemin impasse allée quai route calle avenida paseo plaza camino carretera
-carrer via viale piazza corso vicolo largo strada straat laan weg plein gracht singel kade dreef steeg""".split()
+STREET_WORDS = [
+    "street", "st", "road", "rd", "avenue", "ave", "av", "lane", "ln", "drive", "dr", "boulevard", "blvd", "court",
+    "ct", "place", "pl", "square", "sq", "terrace", "close", "crescent", "way", "highway", "hwy", "parkway", "pkwy",
+    "circle", "row", "mews", "grove", "gardens", "walk", "hill", "strasse", "straße", "str", "gasse", "weg", "platz",
+    "allee", "ring", "damm", "ufer", "chaussee", "rue", "chemin", "impasse", "allée", "quai", "route", "calle",
+    "avenida", "paseo", "plaza", "camino", "carretera", "carrer", "via", "viale", "piazza", "corso", "vicolo",
+    "largo", "strada", "straat", "laan", "weg", "plein", "gracht", "singel", "kade", "dreef", "steeg"
+]
 STREET_ENDINGS = ("straße", "strasse", "str.", "gasse", "weg", "platz", "allee", "ring", "damm", "ufer", "straat",
                   "laan", "plein", "gracht", "singel", "kade", "dreef", "steeg", "hof", "pad", "baan", "markt")
-UNIT_WORDS = """apt apartment suite ste unit flat floor fl room bldg building po box piso puerta planta escalera piano
-appartamento interno scala wohnung etage stock bus étage appt bâtiment""".split()
-TITLE_WORDS = """mr mrs ms miss mx dr prof sir madam lady lord herr frau herrn fräulein m mme mlle monsieur madame sr sra
-srta don doña dra sig signor signora sig.ra dott dott.ssa avv ing dhr mevr meneer mevrouw""".split()
-CALENDAR = """january february march april may june july august september october november december monday tuesday
-wednesday thursday friday saturday sunday jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri
-sat sun""".split()
-COMMON = """the a an and or but if of to in on at by for with from as is are was were be been it this that these those
-i you he she we they me him her us them my your his our their not no yes hi hello hey dear thanks thank please
-ich du er sie wir ihr der die das und oder mit von für bitte je tu il elle nous vous le la les et ou avec pour merci
-yo tú él ella nosotros el los las y con para gracias io lui lei noi il gli e o con per grazie ik jij hij zij wij
-de het een en of met voor bedankt""".split()
+UNIT_WORDS = [
+    "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "bldg", "building", "po", "box",
+    "piso", "puerta", "planta", "escalera", "piano", "appartamento", "interno", "scala", "wohnung", "etage", "stock",
+    "bus", "étage", "appt", "bâtiment"
+]
+TITLE_WORDS = [
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "madam", "lady", "lord", "herr", "frau",
+    "herrn", "fräulein", "m", "mme", "mlle", "monsieur", "madame", "sr", "sra", "srta", "don", "doña", "dra", "sig",
+    "signor", "signora", "sig.ra", "dott", "dott.ssa", "avv", "ing", "dhr", "mevr", "meneer", "mevrouw"
+]
+CALENDAR = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun"
+]
+COMMON = [
+    "the", "a", "an", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is",
+    "are", "was", "were", "be", "been", "it", "this", "that", "these", "those", "i", "you", "he", "she", "we", "they",
+    "me", "him", "her", "us", "them", "my", "your", "his", "our", "their", "not", "no", "yes", "hi", "hello", "hey",
+    "dear", "thanks", "thank", "please", "ich", "du", "er", "sie", "wir", "ihr", "der", "die", "das", "und", "oder",
+    "mit", "von", "für", "bitte", "je", "tu", "il", "elle", "nous", "vous", "le", "la", "les", "et", "ou", "avec",
+    "pour", "merci", "yo", "tú", "él", "ella", "nosotros", "el", "los", "las", "y", "con", "para", "gracias", "io",
+    "lui", "lei", "noi", "il", "gli", "e", "o", "con", "per", "grazie", "ik", "jij", "hij", "zij", "wij", "de", "het",
+    "een", "en", "of", "met", "voor", "bedankt"
+]
 
 
 def build(locales: tuple[str, ...] = LOCALES) -> dict[str, list[str]]:

@@ -18,8 +18,9 @@ from collections.abc import Iterable
 
 import pycrfsuite
 
+from ..findings import PERSON
 from .features import Featurizer, bio, decode
-from .gazetteer import Gazetteer
+from .gazetteer import PARTICLES, Gazetteer
 
 MAGIC = b"SWNER1\n"
 DEFAULT_PARAMS = {"c1": 0.05, "c2": 0.01, "max_iterations": 150, "feature.minfreq": 2,
@@ -96,16 +97,53 @@ class NERModel:
         labels = tagger.tag(xseq)
         out = []
         for _, _, kind, first, last in decode(tokens, labels):
-            while first < last and not _wordy(text, tokens[first]):
-                first += 1
-            while last > first and not _wordy(text, tokens[last]):
-                last -= 1
-            if not _wordy(text, tokens[first]):
-                continue
-            start, end = tokens[first][0], tokens[last][1]
-            score = sum(tagger.marginal(labels[i], i) for i in range(first, last + 1)) / (last - first + 1)
-            if score >= self.threshold:
-                out.append((start, end, kind, round(score, 4)))
+            parts = self._name_parts(text, tokens, first, last) if kind == PERSON else [(first, last)]
+            for a, b in parts:
+                while a <= b and not _wordy(text, tokens[a]):
+                    a += 1
+                while b >= a and not _wordy(text, tokens[b]):
+                    b -= 1
+                if a > b:
+                    continue
+                score = sum(tagger.marginal(labels[i], i) for i in range(a, b + 1)) / (b - a + 1)
+                if score >= self.threshold:
+                    out.append((tokens[a][0], tokens[b][1], kind, round(score, 4)))
+        return out
+
+    def _name_parts(self, text: str, tokens: list[tuple[int, int]], first: int, last: int) -> list[tuple[int, int]]:
+        """A tagged name, split where it cannot be one: at lower-case words (other than particles
+        such as "van" or "de") when the name is capitalised, and without capitalised everyday
+        words at its edges ("I", "Hello", "Thanks") unless they are known names."""
+        words = [text[s:e] for s, e in tokens[first:last + 1]]
+        capitalised = any(w[:1].isupper() for w in words)
+        parts, current = [], []
+        for i, word in enumerate(words, first):
+            if capitalised and word.islower() and word not in PARTICLES:
+                if current:
+                    parts.append(current)
+                current = []
+            else:
+                current.append(i)
+        if current:
+            parts.append(current)
+        sets = self.featurize.gazetteer.sets
+        everyday = sets["gW"] | sets["gM"]
+        names = sets["gF"] | sets["gL"]
+
+        def plain(i: int) -> bool:
+            low = text[tokens[i][0]:tokens[i][1]].lower()
+            if low == "i":  # the pronoun, unless an initial ("I. Petrova")
+                return text[tokens[i][1]:tokens[i][1] + 1] != "."
+            return low in everyday and low not in names
+
+        out = []
+        for part in parts:
+            while part and plain(part[0]):
+                part = part[1:]
+            while part and plain(part[-1]):
+                part = part[:-1]
+            if part:
+                out.append((part[0], part[-1]))
         return out
 
 

@@ -11,6 +11,8 @@ seed and split always give the same samples."""
 
 from __future__ import annotations
 
+import datetime
+import importlib
 import random
 import re
 import string
@@ -38,7 +40,7 @@ LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
 LANG_LOCALE = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL"}
 EN_WEIGHTS = {"en_US": 4, "en_GB": 3}  # English templates mostly carry English names and addresses
 TITLES = {
-    "en": ["Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Mr", "Mrs", "Miss", "Dr", "Sir"],
+    "en": ["Mr.", "Mrs.", "Ms.", "Dr.", "Prof.", "Mr", "Mrs", "Miss", "Dr", "Sir", "Professor", "Mx."],
     "de": ["Herr", "Frau", "Dr.", "Prof.", "Herrn", "Frau Dr."],
     "fr": ["M.", "Mme", "Mlle", "Monsieur", "Madame", "Dr"],
     "es": ["Sr.", "Sra.", "Don", "Doña", "Dr.", "Dra."],
@@ -51,14 +53,28 @@ PRODUCTS = ["Galaxy S23", "Surface Pro", "ThinkPad X1", "iPhone 15", "Kindle Pap
             "Echo Dot", "Apple Watch", "Nimbus Pro 3000", "Pixel 8", "Model Y", "AirPods Max", "Roomba",
             "Office 365", "Photoshop", "Slack", "Jira", "Nest Thermostat", "Fitbit Charge", "MacBook Air"]
 UNITS = ["Apt 4B", "Apt. 12", "Suite 200", "Unit 5", "Floor 3", "Flat 2", "#301"]
-KEY_FORMS = [("sk-", 48, string.ascii_letters + string.digits), ("sk-proj-", 40, string.ascii_letters + string.digits),
-             ("AKIA", 16, string.ascii_uppercase + string.digits), ("ghp_", 36, string.ascii_letters + string.digits),
-             ("xoxb-", 40, string.digits + "-" + string.ascii_lowercase), ("AIza", 35, string.ascii_letters + string.digits + "_-"),
-             ("sk_live_", 24, string.ascii_letters + string.digits), ("glpat-", 20, string.ascii_letters + string.digits + "_-")]
+_ALNUM = string.ascii_letters + string.digits
+KEY_FORMS = [("sk-", 48, _ALNUM), ("sk-proj-", 40, _ALNUM), ("AKIA", 16, string.ascii_uppercase + string.digits),
+             ("ghp_", 36, _ALNUM), ("xoxb-", 40, string.digits + "-" + string.ascii_lowercase),
+             ("AIza", 35, _ALNUM + "_-"), ("sk_live_", 24, _ALNUM), ("glpat-", 20, _ALNUM + "_-")]
 DOB_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y"]
 NER_KINDS = (PERSON, STREET_ADDRESS)
 _SLOT = re.compile(r"\{(\w+)\}")  # literal braces (JSON in a template) stay text
 Piece = tuple[str, str | None]
+
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _calendar(f: Faker, attr: str) -> list[str]:
+    """Month or weekday names in the faker's language (English where Faker has none)."""
+    try:
+        names = getattr(importlib.import_module(f"faker.providers.date_time.{f.locales[0]}").Provider, attr)
+        return list(names.values())
+    except (ImportError, AttributeError):
+        return MONTHS if attr == "MONTH_NAMES" else WEEKDAYS
 
 
 @dataclass
@@ -79,6 +95,9 @@ class Generator:
         for i, loc in enumerate(sorted({*locales, "en_US", *LANG_LOCALE.values()})):
             self.fakers[loc] = Faker(loc)
             self.fakers[loc].seed_instance(seed * 1000 + i + (0 if split == "train" else 500))
+            for provider in self.fakers[loc].providers:  # it_IT builds its city list from a set: hash-seed order
+                if isinstance(getattr(provider, "cities", None), list):
+                    provider.cities = sorted(provider.cities)
 
     # -- slots ---------------------------------------------------------------------------------------
     def _person(self, f: Faker) -> str:
@@ -166,21 +185,27 @@ class Generator:
                   f"@{en.domain_name()}{port}/{en.word()}"
             return [(url, URL_CREDENTIALS)]
         if slot == "dob":
-            return [(en.date_of_birth(minimum_age=18, maximum_age=90).strftime(rng.choice(DOB_FORMATS)), DATE_OF_BIRTH)]
+            return [(self._date(1935, 2006, rng.choice(DOB_FORMATS)), DATE_OF_BIRTH)]
         return [(self._negative(slot, f, words), None)]
 
     def _negative(self, slot: str, f: Faker, words: Faker) -> str:
         rng = self.rng
         values = {
-            "company": f.company, "city": f.city, "country": f.country, "month": words.month_name,
-            "weekday": words.day_of_week, "job": lambda: (words if hasattr(words, "job") else f).job(),
+            "company": f.company, "city": f.city, "country": f.country,
+            "month": lambda: rng.choice(_calendar(words, "MONTH_NAMES")),
+            "weekday": lambda: rng.choice(_calendar(words, "DAY_NAMES")), "job": words.job,
             "product": lambda: rng.choice(PRODUCTS), "num": lambda: str(rng.randint(2, 9999)),
             "order": lambda: rng.choice(["#", "ORD-", "No. ", ""]) + str(rng.randint(10000, 999999)),
             "amount": lambda: rng.choice(["$", "€", "£"]) + f"{rng.randint(5, 5000)}.{rng.randint(0, 99):02d}",
-            "date": lambda: words.date(rng.choice(["%d %B %Y", "%Y-%m-%d", "%d/%m/%Y", "%B %d"])),
+            "date": lambda: self._date(1990, 2030, rng.choice(["%d %B %Y", "%Y-%m-%d", "%d/%m/%Y", "%B %d"])),
             "time": lambda: f"{rng.randint(1, 12)}:{rng.choice(['00', '15', '30', '45'])} {rng.choice(['am', 'pm'])}",
         }
         return values[slot]()
+
+    def _date(self, first: int, last: int, fmt: str) -> str:
+        """A date from the seeded generator (Faker's date providers depend on today's date)."""
+        day = datetime.date(self.rng.randint(first, last), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        return day.strftime(fmt)
 
     def _phone(self, f: Faker) -> str:
         loc = next(k for k, v in self.fakers.items() if v is f)
@@ -213,7 +238,8 @@ class Generator:
                     spans.append((len(text), len(text) + len(piece), kind))
                 text += piece
         if lang == "en" and self.rng.random() < 0.06 and len(text.lower()) == len(text):
-            text = text.lower()
+            keep = [(a, b) for a, b, kind in spans if kind not in NER_KINDS]  # keys, IBANs... keep their case
+            text = "".join(text[a:b] if (a, b) in keep else text[a:b].lower() for a, b in _pieces(len(text), keep))
         return Sample(text, spans)
 
     def document(self, min_chars: int = 0, max_sentences: int = 3) -> Sample:
@@ -233,3 +259,12 @@ class Generator:
 
     def documents(self, count: int, min_chars: int = 0, max_sentences: int = 3) -> list[Sample]:
         return [self.document(min_chars, max_sentences) for _ in range(count)]
+
+
+def _pieces(length: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) of the spans and of the gaps around them, in order, covering 0..length."""
+    out, at = [], 0
+    for a, b in spans:
+        out += [(at, a), (a, b)]
+        at = b
+    return [*out, (at, length)]

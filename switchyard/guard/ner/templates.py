@@ -301,6 +301,13 @@ fr|Envoyez-le au {addr}, merci {first}
 en|Sales in {month}, {month} and {month} beat the forecast.
 en|```js\nconst user = await Users.findOne({ name });\nconsole.log(user.address);\n```
 en|```bash\npip install requests && python main.py --city "{city}"\n```
+en|I love the new {product}, it is so fast!
+en|I bought a {product} from {company} last {month}.
+en|I think {company} will win the contract.
+en|I know {first} from school; we met in {city}.
+en|Hello {first}, how can I help you today?
+en|Professor {name} teaches the {job} course.
+en|User: my name is {name}\nAssistant: Nice to meet you, {first}! How can I help?
 """
 
 

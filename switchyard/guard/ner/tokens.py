@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 # Words keep inner hyphens/apostrophes (Jean-Pierre, O'Brien); a trailing possessive 's is split off.
-_TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*|\S")
+_APOSTROPHES = "'\u2019"  # ' and the typographic right single quote
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019\-][^\W_]+)*|\S")
 
 
 def tokens(text: str) -> list[tuple[int, int]]:
@@ -13,7 +14,7 @@ def tokens(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _TOKEN.finditer(text):
         start, end = m.span()
-        if end - start > 2 and text[end - 2] in "'’" and text[end - 1] in "sS":
+        if end - start > 2 and text[end - 2] in _APOSTROPHES and text[end - 1] in "sS":
             out.append((start, end - 2))
             out.append((end - 2, end))
         else:

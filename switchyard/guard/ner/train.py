@@ -1,7 +1,7 @@
 """Build the shipped name/address model (switchyard/guard/ner/model.bin).
 
     pip install -e '.[test]'        # Faker, the synthetic-data source, is a test extra
-    python -m switchyard.guard.ner.train [--seed 0] [--out PATH] [--docs 12000] [--eval-docs 1500]
+    python -m switchyard.guard.ner.train [--seed 0] [--out PATH] [--docs 20000] [--eval-docs 1500]
 
 Generates --docs synthetic documents (1-3 sentences each) from the TRAIN templates in seven
 locales (synth.py), builds the gazetteer from Faker's provider data, trains a CRF, then scores
@@ -53,7 +53,7 @@ def evaluate(model: NERModel, samples) -> dict[str, dict[str, float]]:
     return {k: scores(*c) for k, c in total.items()}
 
 
-def build(seed: int = 0, docs: int = 12000, params: dict | None = None, drop: float = 0.25) -> bytes:
+def build(seed: int = 0, docs: int = 20000, params: dict | None = None, drop: float = 0.25) -> bytes:
     """Model file bytes: deterministic for (seed, docs, params, drop)."""
     from . import gazetteer
     from .synth import NER_KINDS, Generator
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m switchyard.guard.ner.train", description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--docs", type=int, default=12000, help="training documents")
+    ap.add_argument("--docs", type=int, default=20000, help="training documents")
     ap.add_argument("--eval-docs", type=int, default=1500, help="evaluation documents (0: skip)")
     ap.add_argument("--algorithm", default="lbfgs", help="crfsuite algorithm: lbfgs, ap, l2sgd, pa, arow")
     ap.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (lbfgs)")

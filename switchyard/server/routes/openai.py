@@ -28,8 +28,9 @@ async def _admit(app, req: Request, endpoint: str):
 async def chat_completions(app, req: Request, send) -> None:
     principal, raw = await _admit(app, req, "chat")
     answer = await app.gateway.chat(raw, principal, req.id, req.header(SENSITIVITY_HEADER),
-                                    req.header(SESSION_HEADER))
+                                    req.header(SESSION_HEADER), req.header(b"x-switchyard-escalate") == "true")
     headers = base_headers(req.id, answer.target)
+    headers.extend((k.encode(), v.encode()) for k, v in answer.headers.items())
     if isinstance(answer, StreamAnswer):
         await send_events(req.receive, send, answer.first, answer.events, headers)
     else:
