@@ -107,7 +107,7 @@ def run_bench(o: Options) -> dict:
     use_wrk = o.loadgen == "wrk" or (o.loadgen == "auto" and load.have_wrk())
     if o.loadgen == "auto" and not use_wrk:
         log(load.WRK_HINT)
-    results, skipped = {}, {}
+    results, skipped, loadavg = {}, {}, os.getloadavg()
     with (tempfile.TemporaryDirectory(prefix="switchyard-bench-") as tmp,
           peers.start_upstream(Path(tmp), o.cpus["upstream"], o.delay_ms, o.chunks, o.chunk_gap_ms) as upstream):
         log("upstream (direct)")
@@ -128,7 +128,7 @@ def run_bench(o: Options) -> dict:
                 results[name] = measure(service, o, use_wrk, upstream.endpoint)
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(), "command": command(),
               "options": {**asdict(o), "out": str(o.out)}, "loadgen": "wrk" if use_wrk else "python",
-              "results": results, "skipped": skipped}
+              "results": results, "skipped": skipped, "loadavg_start": loadavg}
     report["added"], report["ratios"], report["targets"] = compare(results)
     o.out.mkdir(parents=True, exist_ok=True)
     path = o.out / f"gateway-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -190,7 +190,8 @@ def table(report: dict) -> str:
         t = r["throughput"]
         row = [f"{name} {r['version']}".strip() if name != "upstream" else "upstream (direct)",
                f"{t['rps']:.0f}" + (f" ({t['errors']} err)" if t["errors"] else ""),
-               _f(ratios[name]["vs_relay"]), _f(ratios[name]["switchyard_x"])]
+               *(("-", "-") if name == "upstream" else (_f(ratios[name]["vs_relay"]),
+                                                        _f(ratios[name]["switchyard_x"])))]
         for rate in rates:
             o = r[f"open_{rate}"]
             err = f", {o['errors']} err" if o["errors"] else ""
@@ -223,7 +224,8 @@ def print_report(report: dict) -> None:
     m = report["machine"]
     print(f"\n`{report['command']}` — {m['cpu']}, {m['cores']} cores, Python {m['python']}, load generator "
           f"{report['loadgen']}, {report['options']['duration']:g}s per measurement; gateway on CPU "
-          f"{report['options']['cpus']['gateway']}, load on CPU {report['options']['cpus']['load']}\n")
+          f"{report['options']['cpus']['gateway']}, load on CPU {report['options']['cpus']['load']}; load average "
+          f"{report['loadavg_start'][0]:.2f} at the start, {m['loadavg'][0]:.2f} at the end\n")
     print(table(report))
     for name, why in report["skipped"].items():
         print(f"\n{name} skipped: {why}")

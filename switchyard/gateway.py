@@ -39,6 +39,7 @@ from .plugins import check_classes, provider_classes, router_classes
 from .providers.base import Provider
 from .replay import completion_events, replay
 from .routing.checked import checked_complete, needs_checking
+from .shaping import Shaper
 from .store.base import Store
 from .structured import wants_structure
 from .types import (
@@ -91,17 +92,26 @@ class StreamAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _parse(raw: bytes, kind: type) -> tuple[dict, Any]:
+def _decode(raw: bytes) -> dict:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"We could not parse the JSON body of your request: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
+    return body
+
+
+def _convert(body: dict, kind: type) -> Any:
     try:
-        return body, msgspec.convert(body, kind)
+        return msgspec.convert(body, kind)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"Invalid request: {exc}") from None
+
+
+def _parse(raw: bytes, kind: type) -> tuple[dict, Any]:
+    body = _decode(raw)
+    return body, _convert(body, kind)
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -158,6 +168,7 @@ class Gateway:
         self.keys = KeyRing(config, store)
         self.metrics = Metrics()
         self.privacy = Privacy(config, lambda: build_detector(config.privacy))
+        self.shaper = Shaper(config.prompts.dir)
         check_kinds = check_classes()
         self.checks = {name: [check_kinds[c["type"]](check_kinds[c["type"]].config_class.model_validate(c))
                               for c in alias.checks] for name, alias in config.models.items()}
@@ -290,19 +301,30 @@ class Gateway:
     # -- chat ------------------------------------------------------------------
 
     async def chat(self, raw: bytes, principal: Principal, request_id: str, sensitivity: str | None = None,
-                   session: str | None = None, escalate: bool = False) -> ChatAnswer | StreamAnswer:
+                   session: str | None = None, escalate: bool = False,
+                   prompt: str | None = None) -> ChatAnswer | StreamAnswer:
         p = self._begin("chat", request_id, principal)
         with self._refusals_logged(p):
-            body, request = _parse(raw, ChatRequest)
+            original = _decode(raw)
+            shaped = self.shaper.prompt(original, prompt)
+            p.record.prompt, p.record.prompt_version = shaped.prompt, shaped.prompt_version
+            request = _convert(shaped.body, ChatRequest)
             p.record.alias, p.record.stream = request.model, request.stream
             p.alias = alias = self._alias(principal, request.model)
+            if alias.experiment is not None:
+                self.shaper.experiment(shaped, alias, original.get("variables"), request.user, session)
+                p.record.experiment, p.record.variant = shaped.experiment, shaped.variant
+                p.record.prompt = p.record.prompt or shaped.prompt
+                p.record.prompt_version = p.record.prompt_version or shaped.prompt_version
+                request = _convert(shaped.body, ChatRequest)
+            body = shaped.body
             if request.n not in (None, 1):
                 raise BadRequest("Only n=1 is supported")
             if not request.messages:
                 raise BadRequest("'messages' must contain at least one message")
             p.verdict = verdict = await self._inspect(p, principal, alias, body, request, sensitivity, session)
             p.record.request_body = raw if verdict.logging == "full" else verdict.log_body
-            targets = self._allowed_targets(alias, verdict)
+            targets = self._allowed_targets(alias, verdict, shaped.targets)
             cascade = alias.strategy == "cascade"
             if escalate and cascade and len(targets) > 1:
                 targets = targets[1:]  # "ask a bigger model": skip the cheapest step
@@ -353,8 +375,8 @@ class Gateway:
         p.record.pii, p.record.privacy = verdict.kinds or None, verdict.taken
         return verdict
 
-    def _allowed_targets(self, alias: Alias, verdict: Verdict) -> list[Target]:
-        targets = self.routers[alias.name].order()
+    def _allowed_targets(self, alias: Alias, verdict: Verdict, chosen: list[Target] | None) -> list[Target]:
+        targets = chosen or self.routers[alias.name].order()
         if not verdict.local_only:
             return targets
         local = [t for t in targets if self.providers[t.provider].local]

@@ -46,6 +46,7 @@ def _structured_text(model: str, body: dict) -> str | None:
     json-bad-then-ok   prose with broken JSON, and valid JSON once asked to repair it
     json-never         prose, whatever is asked
     refuser            a refusal
+    judge-pass/-fail   a judge's verdict
     """
     asked = _last_user_text(body)
     if model == "json-ok" or (model == "json-bad-then-ok" and asked.startswith("Your answer was not valid")):
@@ -57,6 +58,8 @@ def _structured_text(model: str, body: dict) -> str | None:
         return "I think the answer is 42."
     if model == "refuser":
         return "I can't help with that."
+    if model in ("judge-pass", "judge-fail"):
+        return "PASS" if model == "judge-pass" else "FAIL: the answer is wrong"
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_object":  # as OpenAI does: honour JSON mode
         return orjson.dumps({"reply": f"echo: {asked}"}).decode()

@@ -58,6 +58,10 @@ NEGATIVE = [
     "We stayed in Paris for a week and then took the train to Amsterdam.",
     "Check the Terms of Service before you Sign Up.",
     "Sales grew in March and July, but fell in December.",
+    "Lufthansa and Ryanair cancelled flights from Porto to Gdansk.",
+    "We compared Postgres, Redis and Kafka for the queue.",
+    "The Golden Gate Bridge was closed on Sunday.",
+    "Kubernetes Deployment failed: ImagePullBackOff in namespace Billing.",
 ]
 
 

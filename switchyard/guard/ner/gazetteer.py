@@ -47,7 +47,9 @@ COMMON = [
     "mit", "von", "für", "bitte", "je", "tu", "il", "elle", "nous", "vous", "le", "la", "les", "et", "ou", "avec",
     "pour", "merci", "yo", "tú", "él", "ella", "nosotros", "el", "los", "las", "y", "con", "para", "gracias", "io",
     "lui", "lei", "noi", "il", "gli", "e", "o", "con", "per", "grazie", "ik", "jij", "hij", "zij", "wij", "de", "het",
-    "een", "en", "of", "met", "voor", "bedankt"
+    "een", "en", "of", "met", "voor", "bedankt", "yesterday", "today", "tomorrow", "tonight", "morning", "evening",
+    "gestern", "heute", "morgen", "hier", "aujourd'hui", "demain", "ayer", "hoy", "mañana", "ieri", "oggi", "domani",
+    "gisteren", "vandaag", "morgen"
 ]
 
 

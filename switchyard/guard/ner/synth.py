@@ -52,6 +52,23 @@ CALLING = {"en_US": "1", "en_GB": "44", "de_DE": "49", "fr_FR": "33", "es_ES": "
 PRODUCTS = ["Galaxy S23", "Surface Pro", "ThinkPad X1", "iPhone 15", "Kindle Paperwhite", "PlayStation 5",
             "Echo Dot", "Apple Watch", "Nimbus Pro 3000", "Pixel 8", "Model Y", "AirPods Max", "Roomba",
             "Office 365", "Photoshop", "Slack", "Jira", "Nest Thermostat", "Fitbit Charge", "MacBook Air"]
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Real places and brands next to Faker's invented ones: the words people actually write.
+CITIES = _words("""London Paris Berlin Madrid Rome Amsterdam Brussels Vienna Zurich Geneva Dublin Lisbon Prague Warsaw
+Stockholm Oslo Copenhagen Helsinki Munich Hamburg Frankfurt Cologne Milan Naples Turin Barcelona Valencia Seville Lyon
+Marseille Toulouse Rotterdam Utrecht Antwerp Manchester Birmingham Leeds Glasgow Edinburgh Bristol Liverpool Chicago
+Boston Seattle Austin Denver Houston Dallas Phoenix Atlanta Miami Toronto Vancouver Montreal Sydney Melbourne Auckland
+Tokyo Osaka Seoul Beijing Shanghai Singapore Mumbai Delhi Bangalore Dubai Istanbul Cairo Lagos Nairobi Johannesburg
+Mexico Lima Bogota Santiago""")
+BRANDS = _words("""Microsoft Apple Google Amazon Netflix Meta Facebook Tesla Samsung Sony Nike Adidas IBM Oracle Intel
+Nvidia Spotify Uber Airbnb Shopify Salesforce Siemens Bosch Philips Nestle Unilever Toyota Honda Ford BMW Volkswagen
+Mercedes Audi Renault Peugeot Fiat Ikea Zara Lidl Aldi Tesco Walmart Target Costco Starbucks McDonald's Disney Pfizer
+Visa Mastercard PayPal Stripe Dropbox Zoom Slack GitHub OpenAI Anthropic""")
 UNITS = ["Apt 4B", "Apt. 12", "Suite 200", "Unit 5", "Floor 3", "Flat 2", "#301"]
 _ALNUM = string.ascii_letters + string.digits
 KEY_FORMS = [("sk-", 48, _ALNUM), ("sk-proj-", 40, _ALNUM), ("AKIA", 16, string.ascii_uppercase + string.digits),
@@ -191,7 +208,8 @@ class Generator:
     def _negative(self, slot: str, f: Faker, words: Faker) -> str:
         rng = self.rng
         values = {
-            "company": f.company, "city": f.city, "country": f.country,
+            "company": lambda: rng.choice(BRANDS) if rng.random() < 0.3 else f.company(),
+            "city": lambda: rng.choice(CITIES) if rng.random() < 0.3 else f.city(), "country": f.country,
             "month": lambda: rng.choice(_calendar(words, "MONTH_NAMES")),
             "weekday": lambda: rng.choice(_calendar(words, "DAY_NAMES")), "job": words.job,
             "product": lambda: rng.choice(PRODUCTS), "num": lambda: str(rng.randint(2, 9999)),

@@ -308,6 +308,18 @@ en|I know {first} from school; we met in {city}.
 en|Hello {first}, how can I help you today?
 en|Professor {name} teaches the {job} course.
 en|User: my name is {name}\nAssistant: Nice to meet you, {first}! How can I help?
+en|We flew from {city} to {city} and drove on to {city}.
+en|The conference moves to {city} next year.
+en|She is relocating to {city} in {month}.
+en|Shipping from {city} takes three days; shipping to {country} takes a week.
+en|Our team in {city} works closely with the office in {city}.
+en|I grew up near {city} but now I live in {city}.
+en|The parcel left {city} on {weekday} and arrived in {city}.
+en|Greetings from {city}!
+en|{company} and {company} both announced layoffs.
+en|I switched from {company} to {company} last year.
+en|Thanks to {company} for sponsoring the event.
+en|{company} is hiring engineers in {city}.
 """
 
 

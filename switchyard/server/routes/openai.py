@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...errors import APIError
 from ...gateway import StreamAnswer
 from ...guard.privacy import SENSITIVITY_HEADER, SESSION_HEADER
+from ...shaping import PROMPT_HEADER
 from ..http import Request, base_headers, send_json
 from ..sse import send_events
 
@@ -28,7 +29,8 @@ async def _admit(app, req: Request, endpoint: str):
 async def chat_completions(app, req: Request, send) -> None:
     principal, raw = await _admit(app, req, "chat")
     answer = await app.gateway.chat(raw, principal, req.id, req.header(SENSITIVITY_HEADER),
-                                    req.header(SESSION_HEADER), req.header(b"x-switchyard-escalate") == "true")
+                                    req.header(SESSION_HEADER), req.header(b"x-switchyard-escalate") == "true",
+                                    req.header(PROMPT_HEADER))
     headers = base_headers(req.id, answer.target)
     headers.extend((k.encode(), v.encode()) for k, v in answer.headers.items())
     if isinstance(answer, StreamAnswer):
