@@ -10,7 +10,7 @@ import zlib
 
 from .tokens import tokens
 
-LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
+LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT", "pl_PL", "sv_SE", "da_DK")
 # Name particles and very short tokens would make every "de" or "la" a name hit.
 PARTICLES = {"de", "da", "del", "della", "di", "van", "von", "der", "den", "du", "le", "la", "y", "e", "of", "the",
              "and", "zu", "ten", "ter", "het", "des", "dos", "das", "st", "saint", "sainte", "los", "las", "el", "'t"}
@@ -20,10 +20,13 @@ STREET_WORDS = [
     "circle", "row", "mews", "grove", "gardens", "walk", "hill", "strasse", "straße", "str", "gasse", "weg", "platz",
     "allee", "ring", "damm", "ufer", "chaussee", "rue", "chemin", "impasse", "allée", "quai", "route", "calle",
     "avenida", "paseo", "plaza", "camino", "carretera", "carrer", "via", "viale", "piazza", "corso", "vicolo",
-    "largo", "strada", "straat", "laan", "weg", "plein", "gracht", "singel", "kade", "dreef", "steeg"
+    "largo", "strada", "straat", "laan", "weg", "plein", "gracht", "singel", "kade", "dreef", "steeg", "rua",
+    "travessa", "praça", "estrada", "ul", "ulica", "al", "aleja", "plac", "os", "gatan", "vägen", "gränd", "torget",
+    "vej", "gade", "allé", "stræde", "plads"
 ]
 STREET_ENDINGS = ("straße", "strasse", "str.", "gasse", "weg", "platz", "allee", "ring", "damm", "ufer", "straat",
-                  "laan", "plein", "gracht", "singel", "kade", "dreef", "steeg", "hof", "pad", "baan", "markt")
+                  "laan", "plein", "gracht", "singel", "kade", "dreef", "steeg", "hof", "pad", "baan", "markt",
+                  "gatan", "vägen", "gränd", "torget", "stigen", "vej", "gade", "stræde", "plads")
 UNIT_WORDS = [
     "apt", "apartment", "suite", "ste", "unit", "flat", "floor", "fl", "room", "bldg", "building", "po", "box",
     "piso", "puerta", "planta", "escalera", "piano", "appartamento", "interno", "scala", "wohnung", "etage", "stock",
@@ -105,7 +108,7 @@ class Gazetteer:
         cut = int(drop * 1000)
         self.sets = {}
         for kind, words in lists.items():
-            droppable = kind in ("first", "last", "city")
+            droppable = kind in ("first", "last", "city", "street")
             self.sets[self.FLAGS[kind]] = {w for w in words if not droppable or zlib.crc32(w.encode()) % 1000 >= cut}
         self.units, self.titles = set(UNIT_WORDS), {t.rstrip(".") for t in TITLE_WORDS}
 

@@ -73,6 +73,8 @@ class NERModel:
         header, self._crf = unpack(data)
         self.meta = header.get("meta", {})
         self.featurize = Featurizer(Gazetteer(header["gazetteer"]))
+        sets = self.featurize.gazetteer.sets  # everyday words that are not also names, trimmed off name edges
+        self._everyday = (sets["gW"] | sets["gM"]) - sets["gF"] - sets["gL"]
         self.threshold = threshold
         self._local = threading.local()
         self._tagger()  # fail now on a corrupt model, not on the first request
@@ -126,15 +128,12 @@ class NERModel:
                 current.append(i)
         if current:
             parts.append(current)
-        sets = self.featurize.gazetteer.sets
-        everyday = sets["gW"] | sets["gM"]
-        names = sets["gF"] | sets["gL"]
 
         def plain(i: int) -> bool:
             low = text[tokens[i][0]:tokens[i][1]].lower()
             if low == "i":  # the pronoun, unless an initial ("I. Petrova")
                 return text[tokens[i][1]:tokens[i][1] + 1] != "."
-            return low in everyday and low not in names
+            return low in self._everyday
 
         out = []
         for part in parts:

@@ -36,7 +36,7 @@ from ..findings import (
 from .eval_templates import EVAL
 from .templates import TRAIN, parse
 
-LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
+LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT", "pl_PL", "sv_SE", "da_DK")
 LANG_LOCALE = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL"}
 EN_WEIGHTS = {"en_US": 4, "en_GB": 3}  # English templates mostly carry English names and addresses
 TITLES = {
@@ -48,7 +48,8 @@ TITLES = {
     "nl": ["Dhr.", "Mevr.", "meneer", "mevrouw", "Dr."],
 }
 AND = {"en": "and", "de": "und", "fr": "et", "es": "y", "it": "e", "nl": "en"}
-CALLING = {"en_US": "1", "en_GB": "44", "de_DE": "49", "fr_FR": "33", "es_ES": "34", "it_IT": "39", "nl_NL": "31"}
+CALLING = {"en_US": "1", "en_GB": "44", "de_DE": "49", "fr_FR": "33", "es_ES": "34", "it_IT": "39", "nl_NL": "31",
+           "pt_PT": "351", "pl_PL": "48", "sv_SE": "46", "da_DK": "45"}
 PRODUCTS = ["Galaxy S23", "Surface Pro", "ThinkPad X1", "iPhone 15", "Kindle Paperwhite", "PlayStation 5",
             "Echo Dot", "Apple Watch", "Nimbus Pro 3000", "Pixel 8", "Model Y", "AirPods Max", "Roomba",
             "Office 365", "Photoshop", "Slack", "Jira", "Nest Thermostat", "Fitbit Charge", "MacBook Air"]
@@ -134,10 +135,17 @@ class Generator:
         return first
 
     def _street(self, f: Faker) -> str:
-        street = " ".join(f.street_address().split()).replace(" \n", "\n")
+        if self.rng.random() < 0.1:  # an invented street word: addresses are more than known street suffixes
+            return f"{self._pseudo_word()} {self.rng.randint(1, 300)}{self.rng.choice(['', '', 'a', 'B'])}"
+        street = " ".join(f.street_address().split())
         if f is self.fakers.get("en_US") and self.rng.random() < 0.2:
             street += self.rng.choice([", ", " "]) + self.rng.choice(UNITS)
         return street
+
+    def _pseudo_word(self) -> str:
+        rng = self.rng
+        word = "".join(rng.choice("bdfghjklmnprstvzw") + rng.choice("aeiouyäöåøé") for _ in range(rng.randint(2, 4)))
+        return (word + rng.choice(["", "n", "s", "t", "r", "l"])).capitalize()
 
     def _address(self, f: Faker, style: str) -> str:
         if style == "street":

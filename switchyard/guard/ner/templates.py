@@ -320,6 +320,10 @@ en|{company} and {company} both announced layoffs.
 en|I switched from {company} to {company} last year.
 en|Thanks to {company} for sponsoring the event.
 en|{company} is hiring engineers in {city}.
+en|The meeting is in Room {num}, Building 2.
+en|Boarding at Gate {num}, Terminal 3; flight delayed until {time}.
+en|Upgrade to Windows 11 and Python 3.12 before {date}.
+en|See Section {num} and Appendix 4 of the {company} report.
 """
 
 
