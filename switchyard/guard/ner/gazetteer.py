@@ -102,8 +102,9 @@ class Gazetteer:
              "common": "gW"}
 
     def __init__(self, lists: dict[str, list[str]], drop: float = 0.0):
-        """drop: leave out this fraction of names and cities (chosen by a hash of the word), so a
-        model trained with it also learns to find names from context, not only from the lists."""
+        """drop: leave out this fraction of names, cities and street words (chosen by a hash of the
+        word), so a model trained with it also learns names and addresses from context and shape,
+        not only from the lists."""
         self.lists = lists
         cut = int(drop * 1000)
         self.sets = {}

@@ -44,7 +44,7 @@ def unpack(data: bytes) -> tuple[dict, bytes]:
 def train(samples: Iterable, lists: dict[str, list[str]], params: dict | None = None, drop: float = 0.25,
           meta: dict | None = None) -> bytes:
     """Model file bytes trained on samples (synth.Sample with PERSON/STREET_ADDRESS spans).
-    drop: fraction of names/cities hidden from the gazetteer while training (see Gazetteer)."""
+    drop: fraction of names/cities/street words hidden from the gazetteer while training (see Gazetteer)."""
     featurize = Featurizer(Gazetteer(lists, drop=drop))
     params = {**DEFAULT_PARAMS, **(params or {})}
     algorithm = params.pop("algorithm", "lbfgs")
@@ -99,7 +99,12 @@ class NERModel:
         labels = tagger.tag(xseq)
         out = []
         for _, _, kind, first, last in decode(tokens, labels):
-            parts = self._name_parts(text, tokens, first, last) if kind == PERSON else [(first, last)]
+            if kind == PERSON:
+                parts = self._name_parts(text, tokens, first, last)
+            else:  # an address does not end in "please" or "tomorrow"
+                while last > first and text[tokens[last][0]:tokens[last][1]] in self._everyday:
+                    last -= 1
+                parts = [(first, last)]
             for a, b in parts:
                 while a <= b and not _wordy(text, tokens[a]):
                     a += 1

@@ -324,6 +324,9 @@ en|The meeting is in Room {num}, Building 2.
 en|Boarding at Gate {num}, Terminal 3; flight delayed until {time}.
 en|Upgrade to Windows 11 and Python 3.12 before {date}.
 en|See Section {num} and Appendix 4 of the {company} report.
+en|Deploy Nginx 1.25 and Redis 7.2 on the new nodes.
+en|The build needs Node 18 or Java 21; Gradle 8 is optional.
+en|Tickets for Hamlet 2 and Symphony 9 at the {city} Opera are sold out.
 """
 
 

@@ -3,11 +3,13 @@
     pip install -e '.[test]'        # Faker, the synthetic-data source, is a test extra
     python -m switchyard.guard.ner.train [--seed 0] [--out PATH] [--docs 20000] [--eval-docs 1500]
 
-Generates --docs synthetic documents (1-3 sentences each) from the TRAIN templates in seven
-locales (synth.py), builds the gazetteer from Faker's provider data, trains a CRF, then scores
-it on documents from the disjoint EVAL templates (another seed) and prints span-level
-precision/recall/F2 per kind (a prediction counts when its kind matches and it overlaps a gold
-span). The same seed and options always write the same bytes. Takes a few minutes on one core."""
+Generates --docs synthetic documents (1-3 sentences each) from the TRAIN templates in eleven
+locales (synth.py), builds the gazetteer from Faker's provider data, trains a linear-chain CRF
+(L-BFGS, L1+L2) with python-crfsuite, then scores it on documents from the disjoint EVAL
+templates (another seed) and prints span-level precision/recall/F2 per kind (a prediction
+counts when its kind matches and it overlaps a gold span). The same seed and options always
+write the same bytes (the generator avoids Faker's clock-dependent providers and hash-ordered
+lists). About a minute on one core for the default 20000 documents."""
 
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--c1", type=float, default=DEFAULT_PARAMS["c1"], help="L1 penalty (lbfgs)")
     ap.add_argument("--c2", type=float, default=DEFAULT_PARAMS["c2"], help="L2 penalty (lbfgs)")
     ap.add_argument("--iterations", type=int, default=DEFAULT_PARAMS["max_iterations"])
-    ap.add_argument("--drop", type=float, default=0.25, help="fraction of names hidden from the gazetteer in training")
+    ap.add_argument("--drop", type=float, default=0.25, help="fraction of gazetteer words hidden in training")
     args = ap.parse_args(argv)
 
     params: dict = {"algorithm": args.algorithm, "max_iterations": args.iterations}
