@@ -143,7 +143,7 @@ def _sub(a: float | None, b: float | None) -> float | None:
 
 def _ratios(values: dict) -> dict:
     relay, mine = values.get("relay"), values.get("switchyard")
-    return {name: {"vs_relay": round(v / relay, 3) if relay else None,
+    return {name: {"vs_relay": round(v / relay, 3) if relay and v is not None else None,
                    "switchyard_x": round(mine / v, 2) if mine and v else None} for name, v in values.items()}
 
 

@@ -46,3 +46,11 @@ def test_bench_quick_relay_and_switchyard(tmp_path):
 
     table = gateway.table(report)
     assert "| upstream (direct) |" in table and "| relay |" in table and "switchyard" in table
+
+
+def test_ratios_when_a_cpu_reading_is_zero():
+    # Short runs can read 0 CPU ticks for a process (10 ms clock resolution): no ratio, no crash.
+    per_core = gateway._ratios({"upstream": None, "relay": 2000.0, "switchyard": 1500.0})
+    assert per_core["upstream"] == {"vs_relay": None, "switchyard_x": None}
+    assert per_core["switchyard"] == {"vs_relay": 0.75, "switchyard_x": 1.0}
+    assert gateway._ratios({"relay": None, "switchyard": 10.0})["switchyard"]["vs_relay"] is None
