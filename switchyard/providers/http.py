@@ -1,16 +1,18 @@
-"""One pooled aiohttp session per provider, with upstream failures mapped to
+"""One pooled HTTP client per provider (transport.py), with upstream failures mapped to
 `UpstreamError`s and a small server-sent-events reader shared by all providers."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 
 from ..errors import UpstreamConnection, UpstreamError, UpstreamStatus, UpstreamTimeout
 from .base import Provider, ProviderConfig
+from .transport import Pool, Response
 
 
 def _error_message(status: int, raw: bytes) -> tuple[str, dict | None]:
@@ -42,30 +44,21 @@ def _retry_after(headers: Any) -> float | None:
 
 
 class HTTPClient:
+    """JSON POSTs and server-sent-event streams to one upstream, over a keep-alive pool."""
+
     def __init__(self, base_url: str, headers: dict[str, str], max_connections: int = 256):
         self.base_url = base_url.rstrip("/")
-        self.headers = headers
-        self.max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self.headers = headers  # sent on every request, after the pool's own
+        self.pool = Pool(self.base_url, headers, max_connections)
 
     async def start(self) -> None:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(connector=connector, headers=self.headers,
-                                                  skip_auto_headers=("User-Agent",))
+        """Connections open on first use."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self.pool.close()
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("HTTPClient used before start()")
-        return self._session
-
-    async def _raise_for_status(self, resp: aiohttp.ClientResponse) -> None:
+    @staticmethod
+    async def _raise_for_status(resp: Response) -> None:
         if resp.status >= 400:
             raw = await resp.read()
             message, body = _error_message(resp.status, raw)
@@ -73,19 +66,22 @@ class HTTPClient:
 
     async def post_json(self, path: str, body: dict[str, Any], timeout: float,
                         headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """POST `body`; the whole exchange, connecting included, must finish within `timeout`."""
+        resp = None
         try:
-            async with self.session.post(
-                self.base_url + path, data=orjson.dumps(body), headers=_json_headers(headers),
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as resp:
+            async with asyncio.timeout(timeout):
+                resp = await self.pool.post(path, orjson.dumps(body), headers)
                 await self._raise_for_status(resp)
                 raw = await resp.read()
         except UpstreamError:
             raise
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except TimeoutError as exc:
             raise UpstreamTimeout(f"no answer within {timeout:g}s") from exc
-        except aiohttp.ClientError as exc:
+        except (OSError, ssl.SSLError) as exc:
             raise UpstreamConnection(f"connection failed: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            if resp is not None:
+                resp.release()
         try:
             result = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -100,40 +96,57 @@ class HTTPClient:
 
         `timeout` bounds the wait for the answer's head and for every later read,
         so a stream that stalls mid-way fails like one that never starts."""
+        resp = None
         try:
-            async with self.session.post(
-                self.base_url + path, data=orjson.dumps(body), headers=_json_headers(headers),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
-            ) as resp:
+            async with asyncio.timeout(timeout):
+                resp = await self.pool.post(path, orjson.dumps(body), headers)
                 await self._raise_for_status(resp)
-                event: str | None = None
-                data: list[bytes] = []
-                async for line in resp.content:
-                    line = line.rstrip(b"\r\n")
-                    if not line:
-                        if data:
-                            yield event, b"\n".join(data)
-                        event, data = None, []
-                    elif line.startswith(b"data:"):
-                        data.append(line[6:] if line[5:6] == b" " else line[5:])
-                    elif line.startswith(b"event:"):
-                        event = line[6:].strip().decode()
-                    # comments (":") and other fields (id:, retry:) are not needed
-                if data:
-                    yield event, b"\n".join(data)
+            events = SSEDecoder()
+            async for chunk in resp.chunks(timeout):
+                for event in events.feed(chunk):
+                    yield event
+            for event in events.end():
+                yield event
         except UpstreamError:
             raise
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except TimeoutError as exc:
             raise UpstreamTimeout(f"no data within {timeout:g}s") from exc
-        except aiohttp.ClientError as exc:
+        except (OSError, ssl.SSLError) as exc:
             raise UpstreamConnection(f"stream broke: {exc.__class__.__name__}: {exc}") from exc
+        finally:
+            if resp is not None:
+                resp.release()
 
 
-_JSON = {"Content-Type": "application/json"}
+class SSEDecoder:
+    """Server-sent events from bytes as they arrive: (event name, data) per event."""
 
+    def __init__(self):
+        self._rest = b""
+        self._event: str | None = None
+        self._data: list[bytes] = []
 
-def _json_headers(extra: dict[str, str] | None) -> dict[str, str]:
-    return {**_JSON, **extra} if extra else _JSON
+    def feed(self, chunk: bytes) -> list[tuple[str | None, bytes]]:
+        lines = (self._rest + chunk).split(b"\n")
+        self._rest = lines.pop()  # an incomplete line waits for the next chunk
+        out = []
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if self._data:
+                    out.append((self._event, b"\n".join(self._data)))
+                self._event, self._data = None, []
+            elif line.startswith(b"data:"):
+                self._data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line.startswith(b"event:"):
+                self._event = line[6:].strip().decode()
+            # comments (":") and other fields (id:, retry:) are not needed
+        return out
+
+    def end(self) -> list[tuple[str | None, bytes]]:
+        """What is left when the body ends: a last event without its blank line."""
+        return self.feed(b"\n\n")
 
 
 class HTTPProvider(Provider):

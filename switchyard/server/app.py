@@ -4,13 +4,13 @@ and stops the gateway, and one place that turns exceptions into error JSON."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 from ..config.schema import LoadedConfig
 from ..errors import APIError, NotFound
 from ..gateway import Gateway
 from ..store import open_store
 from .http import Request, send_error
+from .ids import RequestIds
 from .routes import admin, feedback, openai, ops
 
 log = logging.getLogger("switchyard")
@@ -37,6 +37,7 @@ class SwitchyardApp:
         self.config = config
         self.gateway = gateway
         self.max_body = config.server.max_body_bytes
+        self.ids = RequestIds()
 
     async def __call__(self, scope, receive, send) -> None:
         kind = scope["type"]
@@ -46,7 +47,7 @@ class SwitchyardApp:
             await self._lifespan(receive, send)
 
     async def _http(self, scope, receive, send) -> None:
-        req = Request(scope, receive, f"req_{uuid.uuid4().hex}")
+        req = Request(scope, receive, self.ids.next())
         method, path = scope["method"], scope["path"]
         try:
             handler = ROUTES.get((method, path))

@@ -9,7 +9,8 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
+
+import orjson
 
 from ..types import RequestRecord
 from .base import KeyExists, KeyRecord
@@ -32,7 +33,7 @@ _GROUPS = {"key": "key_name", "team": "team", "model": "alias", "target": "targe
 
 
 def _row(r: RequestRecord, cipher: BodyCipher | None) -> tuple:
-    attempts = json.dumps([asdict(a) for a in r.attempts]) if r.attempts else None
+    attempts = orjson.dumps(r.attempts).decode() if r.attempts else None
     bodies = (r.request_body, r.response_body)
     if cipher is not None:
         bodies = tuple(None if b is None else cipher.seal(b) for b in bodies)
