@@ -31,7 +31,7 @@ from .errors import (
     UpstreamTimeout,
 )
 from .guard.build import build_detector
-from .guard.privacy import Blocked, Privacy, Verdict
+from .guard.privacy import Blocked, Privacy, TextMapper, Verdict, map_inputs, map_texts
 from .guard.restore import ChunkRestorer, map_completion, stream_text
 from .keys import KeyRing, Principal
 from .metrics import Metrics
@@ -63,6 +63,7 @@ _CLIENT_FAULT = frozenset({400, 413, 415, 422})  # upstream says the request its
 _MAX_BACKOFF_S = 2.0
 _MAX_RETRY_AFTER_S = 5.0  # a longer Retry-After moves on to the next target instead of waiting
 _DONE = b"data: [DONE]\n\n"
+ESCALATE_HEADER = b"x-switchyard-escalate"
 
 
 @dataclass(slots=True)
@@ -73,6 +74,7 @@ class Pending:
     started: float
     alias: Alias | None = None
     verdict: Verdict | None = None  # the privacy policy's decision, once made
+    logging: str | None = None  # the logging policy, when known without a verdict (a blocked request)
 
 
 @dataclass(slots=True)
@@ -166,7 +168,7 @@ class Gateway:
         self.routers = {name: routers[alias.strategy](alias.targets) for name, alias in config.models.items()}
         self.prices = PriceTable(config)
         self.keys = KeyRing(config, store)
-        self.metrics = Metrics()
+        self.metrics = Metrics(config.models)
         self.privacy = Privacy(config, lambda: build_detector(config.privacy))
         self.shaper = Shaper(config.prompts.dir)
         check_kinds = check_classes()
@@ -195,7 +197,7 @@ class Gateway:
         record = p.record
         record.latency_ms = (time.perf_counter() - p.started) * 1000
         self.metrics.observe(record)
-        policy = p.verdict.logging if p.verdict else self._policy(p.alias)
+        policy = p.verdict.logging if p.verdict else p.logging or self._policy(p.alias)
         if policy == "none":
             return
         if policy not in ("full", "redacted"):
@@ -275,7 +277,8 @@ class Gateway:
                     last = exc
                     if exc.status in _CLIENT_FAULT:
                         raise APIError(exc.message, status=exc.status, type="invalid_request_error",
-                                       code="upstream_rejected_request") from None
+                                       code="upstream_rejected_request",
+                                       headers={"x-switchyard-target": target.label}) from None
                     retry_after = exc.retry_after
                     if (not exc.retryable or attempt == alias.retries
                             or (retry_after is not None and retry_after > _MAX_RETRY_AFTER_S)):
@@ -314,8 +317,7 @@ class Gateway:
             if alias.experiment is not None:
                 self.shaper.experiment(shaped, alias, original.get("variables"), request.user, session)
                 p.record.experiment, p.record.variant = shaped.experiment, shaped.variant
-                p.record.prompt = p.record.prompt or shaped.prompt
-                p.record.prompt_version = p.record.prompt_version or shaped.prompt_version
+                p.record.prompt, p.record.prompt_version = shaped.prompt, shaped.prompt_version  # what the arm rendered
                 request = _convert(shaped.body, ChatRequest)
             body = shaped.body
             if request.n not in (None, 1):
@@ -327,7 +329,9 @@ class Gateway:
             targets = self._allowed_targets(alias, verdict, shaped.targets)
             cascade = alias.strategy == "cascade"
             if escalate and cascade and len(targets) > 1:
-                targets = targets[1:]  # "ask a bigger model": skip the cheapest step
+                # "ask a bigger model": skip the cheapest step, and say so in the log's chain
+                p.record.attempts.append(Attempt(targets[0].label, f"skipped: {ESCALATE_HEADER.decode()}"))
+                targets = targets[1:]
             call = ChatCall(verdict.request, verdict.body, "", alias.timeout_s, request_id)
             checks = self.checks[alias.name]
             checking = needs_checking(call.request, checks)
@@ -356,7 +360,10 @@ class Gateway:
             call = ChatCall(msgspec.convert(body, ChatRequest), body, "", alias.timeout_s, p.record.id)
             scratch = RequestRecord(id=p.record.id, ts=time.time(), endpoint="check")
             try:
-                target, result = await self._route(alias, scratch, self.routers[alias_name].order(), call, _complete)
+                # the judge reads the request and its answer: it is bound by the request's privacy verdict
+                targets = (self._allowed_targets(alias, p.verdict, None) if p.verdict
+                           else self.routers[alias_name].order())
+                target, result = await self._route(alias, scratch, targets, call, _complete)
             except APIError as exc:
                 return f"FAIL ({alias_name} unavailable: {exc.message})"
             finally:
@@ -365,12 +372,13 @@ class Gateway:
             return ((result.body.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
         return ask
 
-    async def _inspect(self, p: Pending, principal: Principal, alias: Alias, body: dict, request: ChatRequest,
-                       sensitivity: str | None, session: str | None) -> Verdict:
+    async def _inspect(self, p: Pending, principal: Principal, alias: Alias, body: dict,
+                       request: ChatRequest | EmbeddingRequest, sensitivity: str | None, session: str | None,
+                       texts_of: TextMapper = map_texts) -> Verdict:
         try:
-            verdict = await self.privacy.inspect(principal, alias, body, request, sensitivity, session)
+            verdict = await self.privacy.inspect(principal, alias, body, request, sensitivity, session, texts_of)
         except Blocked as exc:
-            p.record.pii, p.record.privacy = exc.kinds, "blocked"
+            p.record.pii, p.record.privacy, p.logging = exc.kinds, "blocked", exc.logging
             raise
         p.record.pii, p.record.privacy = verdict.kinds or None, verdict.taken
         return verdict
@@ -441,16 +449,21 @@ class Gateway:
 
     # -- embeddings --------------------------------------------------------------
 
-    async def embeddings(self, raw: bytes, principal: Principal, request_id: str) -> ChatAnswer:
+    async def embeddings(self, raw: bytes, principal: Principal, request_id: str, sensitivity: str | None = None,
+                         session: str | None = None) -> ChatAnswer:
         p = self._begin("embeddings", request_id, principal)
         with self._refusals_logged(p):
             body, request = _parse(raw, EmbeddingRequest)
             p.record.alias = request.model
             p.alias = alias = self._alias(principal, request.model)
-            targets = [t for t in self.routers[alias.name].order()
+            # the texts to embed leave for the target like a chat's messages: the same policy holds
+            p.verdict = verdict = await self._inspect(p, principal, alias, body, request, sensitivity, session,
+                                                      map_inputs)
+            p.record.request_body = raw if verdict.logging == "full" else verdict.log_body
+            targets = [t for t in self._allowed_targets(alias, verdict, None)
                        if self.providers[t.provider].supports_embeddings]
             if not targets:
                 raise BadRequest(f"The model '{alias.name}' has no target that serves embeddings")
-            call = EmbedCall(request, body, "", alias.timeout_s, request_id)
+            call = EmbedCall(verdict.request, verdict.body, "", alias.timeout_s, request_id)
             target, result = await self._route(alias, p.record, targets, call, _embed)
         return self._answered(p, target, result.usage, result.body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from .types import RequestRecord
@@ -10,8 +12,10 @@ _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 
 class Metrics:
-    def __init__(self):
+    def __init__(self, aliases: Iterable[str] = ()):
         self.registry = CollectorRegistry()
+        # label values come from the config only: a client naming unknown models must not grow the series
+        self.aliases = frozenset(aliases)
         labels = ("endpoint", "alias", "target", "status")
         self.requests = Counter("switchyard_requests", "Requests answered", labels, registry=self.registry)
         self.latency = Histogram("switchyard_request_duration_seconds", "Time to the whole answer",
@@ -27,7 +31,7 @@ class Metrics:
         self._children: dict[tuple, tuple] = {}
 
     def observe(self, r: RequestRecord) -> None:
-        key = (r.endpoint, r.alias or "-", r.target or "-", r.status, r.team or "-")
+        key = (r.endpoint, r.alias if r.alias in self.aliases else "-", r.target or "-", r.status, r.team or "-")
         children = self._children.get(key)
         if children is None:  # label lookups are slow; keep the children per label set
             endpoint, alias, target, status, team = key
@@ -50,7 +54,7 @@ class Metrics:
         if r.ttft_ms is not None:
             ttft.observe(r.ttft_ms / 1000)
         for attempt in r.attempts:
-            if attempt.error is not None:
+            if attempt.error is not None and attempt.status is not None:  # a step skipped on purpose has none
                 self.upstream_errors.labels(attempt.target, str(attempt.status or "-")).inc()
 
     def render(self) -> bytes:

@@ -20,6 +20,7 @@ PROMPT_HEADER = b"x-switchyard-prompt"
 
 @dataclass(slots=True)
 class Shaped:
+    sent: dict[str, Any]  # the client's body, which every rendering starts from
     body: dict[str, Any]
     prompt: str | None = None  # "name", version, when a prompt was rendered
     prompt_version: str | None = None
@@ -39,13 +40,15 @@ class Shaper:
                            code="prompt_not_found")
         if variables is not None and not isinstance(variables, dict):
             raise BadRequest("'variables' must be an object")
-        rendered = render(self.registry.resolve(ref), variables or {}, shaped.body.get("messages") or [])
-        shaped.body = rendered.apply(shaped.body)
+        # from the client's own messages and fields: an arm's prompt replaces the one the client
+        # named, it does not wrap it
+        rendered = render(self.registry.resolve(ref), variables or {}, shaped.sent.get("messages") or [])
+        shaped.body = rendered.apply(shaped.sent)
         shaped.prompt, shaped.prompt_version = rendered.name, str(rendered.version)
 
     def prompt(self, body: dict[str, Any], header: str | None) -> Shaped:
         """Render the prompt the request names, if it names one."""
-        shaped = Shaped(body)
+        shaped = Shaped(body, body)
         model = body.get("model")
         ref = header or (model if isinstance(model, str) and model.startswith(PREFIX) else None)
         if ref:

@@ -18,9 +18,39 @@ from .types import ChatRequest, ResponseFormat
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> jsonschema.protocols.Validator:
+    """The validator for a schema; jsonschema.SchemaError when the schema itself is invalid."""
     schema = json.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
     return cls(schema)
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why `schema` is not a usable JSON Schema, or None when it is."""
+    if not isinstance(schema, dict | bool):
+        return "not a JSON Schema: expected an object"
+    try:
+        _validator(json.dumps(schema, sort_keys=True))
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        return f"not a valid JSON Schema at {where}: {exc.message}"
+    return None
+
+
+def request_schema_error(request: ChatRequest) -> str | None:
+    """Why a schema the request brings (its response_format's, its tools' parameters) is unusable, or None.
+
+    Such a request is the client's mistake: no target could ever answer it validly."""
+    fmt = request.response_format
+    schema = (fmt.json_schema or {}).get("schema") if fmt is not None and fmt.type == "json_schema" else None
+    problem = schema_problem(schema) if schema is not None else None
+    if problem:
+        return f"response_format.json_schema.schema: {problem}"
+    for i, tool in enumerate(request.tools or []):
+        problem = schema_problem(tool.function.parameters) if tool.function.parameters is not None else None
+        if problem:
+            return f"tools[{i}].function.parameters: {problem}"
+    return None
 
 
 def structured_error(response_format: ResponseFormat | None, text: str | None) -> str | None:

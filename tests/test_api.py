@@ -543,6 +543,8 @@ def test_full_logging_keeps_bodies(gateway, openai_upstream, anthropic_upstream,
 
 def test_metrics_and_healthz(client, served):
     client.chat.completions.create(model="claude", messages=[{"role": "user", "content": "count me"}])
+    with pytest.raises(openai.NotFoundError):  # a model name the config does not know makes no series
+        client.chat.completions.create(model="made-up-model-x1", messages=[{"role": "user", "content": "hi"}])
     status, _, body = _get(served.url + "/healthz")
     assert status == 200 and json.loads(body) == {"status": "ok"}
     status, content_type, text = _get(served.url + "/metrics")
@@ -554,6 +556,7 @@ def test_metrics_and_healthz(client, served):
     assert 'target="an/claude-haiku-4-5"' in claude[0]
     assert "# TYPE switchyard_requests_total counter" in text
     assert 'switchyard_tokens_total{alias="claude"' in text
+    assert "made-up-model-x1" not in text
 
 
 # -- shutdown --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -40,7 +41,7 @@ keys:
   - {{name: bob, key_env: SY_TEST_KEY_BOB, team: blue, models: [chat]}}
 """
 
-COMMANDS = ["serve", "check", "chat", "models", "costs", "keys", "logs"]
+COMMANDS = ["serve", "check", "chat", "models", "costs", "keys", "logs", "audit", "experiments", "prompts"]
 
 KINDS = sorted(provider_classes())
 
@@ -218,6 +219,22 @@ def test_models_without_config_is_one_readable_error(tmp_path):
         "Error: no config file: pass --config FILE or create ./switchyard.yaml (see docs/configuration.md)"]
 
 
+# from here on, tests add requests to the module's log: the counting tests come before
+def test_logs_follow_prints_new_requests(served):
+    env = {k: v for k, v in served.env.items() if k not in ("SWITCHYARD_CONFIG", "SWITCHYARD_URL")}
+    process = subprocess.Popen([sys.executable, "-m", "switchyard", "logs", "-f", "-n", "1", "--json",
+                                "--config", str(served.config_path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        first = json.loads(process.stdout.readline())  # the newest row already logged
+        status, request_id = ask(served, "chat", "sk-alice-test", "followed")
+        assert status == 200 and first["id"] != request_id
+        followed = json.loads(process.stdout.readline())  # the tail picks up the new one (polls each second)
+        assert (followed["id"], followed["key_name"], followed["status"]) == (request_id, "alice", 200)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def test_chat_one_shot_and_piped_stdin(served):
     result = run("chat", "--url", served.url, "--key", "sk-alice-test", "-m", "chat", "hello")
     assert result.returncode == 0, result.stderr
@@ -227,6 +244,26 @@ def test_chat_one_shot_and_piped_stdin(served):
                  env=clean_env({"SWITCHYARD_API_KEY": "sk-bob-test"}))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "echo: from stdin"
+
+
+def test_chat_interactive_keeps_the_conversation(served, openai_upstream, tmp_path):
+    primary, secondary = os.openpty()  # a terminal on stdin: interactive mode
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "switchyard", "chat", "--url", served.url, "-m", "chat"],
+                                   stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=clean_env({"SWITCHYARD_API_KEY": "sk-alice-test"}), cwd=tmp_path)
+        os.write(primary, b"first\nsecond\nexit\n")
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(primary)
+        os.close(secondary)
+    assert process.returncode == 0, err
+    assert "Chatting with chat at" in err
+    assert [line.removeprefix("> ") for line in out.splitlines()][:2] == ["echo: first", "echo: second"]
+    # the second question went with the whole conversation so far
+    assert openai_upstream.requests[-1]["messages"] == [
+        {"role": "user", "content": "first"}, {"role": "assistant", "content": "echo: first"},
+        {"role": "user", "content": "second"}]
 
 
 def test_chat_url_from_environment(served, tmp_path):
@@ -259,15 +296,47 @@ def test_chat_closed_port_is_one_readable_error(tmp_path):
     assert lines[0].startswith("Error: cannot reach " + url)
 
 
+@pytest.mark.parametrize(("url", "problem"), [("notaurl", "unknown url type"), ("http://[::1", "Invalid IPv6 URL")])
+def test_chat_unusable_url_is_one_readable_error(tmp_path, url, problem):
+    result = run("chat", "--url", url, "-m", "chat", "hello", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {url}: {problem}"), lines
+
+
+@pytest.mark.parametrize("store", ["missing-folder/log.db", "not-a-database.db"])
+def test_a_request_log_that_cannot_be_opened_is_one_readable_error(tmp_path, store):
+    (tmp_path / "not-a-database.db").write_text("plain text\n")
+    config = tmp_path / "switchyard.yaml"
+    config.write_text(f"store: {{path: {store}}}\n")
+    for args in (("logs",), ("costs",), ("keys", "list"), ("keys", "create", "--name", "x"),
+                 ("experiments", "report", "x"), ("serve", "--port", str(free_port()))):
+        result = run(*args, "--config", str(config), cwd=tmp_path)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, (args, result.stderr)
+        lines = error_lines(result)
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {tmp_path / store}: cannot open the request log: "), \
+            (args, lines)
+
+
 def test_help_for_every_command():
     result = run("--help")
     assert result.returncode == 0, result.stderr
     for command in COMMANDS:
         assert command in result.stdout
-    # each command's help in-process: the same click objects, without a Python start-up each
+    # every command's and subcommand's help in-process: the same click objects, without a Python start-up each
     runner = CliRunner()
-    for args in [[c, "--help"] for c in COMMANDS] + [["keys", sub, "--help"] for sub in ("create", "list", "revoke")] \
-            + [["models", "list", "--help"], ["--version"]]:
+
+    def paths(group: click.Group, prefix: list[str]) -> list[list[str]]:
+        found = []
+        for name, command in group.commands.items():
+            found.append([*prefix, name])
+            if isinstance(command, click.Group):
+                found += paths(command, [*prefix, name])
+        return found
+
+    every = paths(cli, [])
+    assert {"keys create", "prompts promote", "experiments report", "models fit"} <= {" ".join(p) for p in every}
+    for args in [[*p, "--help"] for p in every] + [["--version"]]:
         outcome = runner.invoke(cli, args, env={"SWITCHYARD_CONFIG": None})
         assert outcome.exit_code == 0, (args, outcome.output, outcome.exception)
         assert "Usage:" in outcome.output or args == ["--version"]

@@ -138,6 +138,16 @@ def test_shipped_example_file_checks(monkeypatch):
     ("not a mapping",
      "- a\n- b\n",
      "f.yaml:1: (top level): expected a mapping"),
+    ("misspelt detector kind",
+     "privacy:\n  detect: [EMAIL, PHONES]\n",
+     "f.yaml:2: privacy.detect[1]: expected one of EMAIL, PHONE, CREDIT_CARD, IBAN, SSN, IP_ADDRESS, "
+     "URL_CREDENTIALS, API_KEY, DATE_OF_BIRTH, STREET_ADDRESS, PERSON, got 'PHONES'"),
+    ("invalid custom pattern",
+     "privacy:\n  patterns:\n    - {kind: EMPLOYEE_ID, regex: \"EMP-(\\\\d\"}\n",
+     "f.yaml:3: privacy.patterns[0].regex: not a valid regular expression"),
+    ("custom kind that is no placeholder name",
+     "privacy:\n  deny_lists:\n    - {kind: project-x, words: [Nightjar]}\n",
+     "f.yaml:3: privacy.deny_lists[0].kind: String should match pattern"),
 ])
 def test_error_names_file_line_path_and_expectation(name, text, expected):
     message = error_of(text)

@@ -308,8 +308,9 @@ def http(served: Served, path: str, key: str | None, body, method: str = "POST")
         return exc.code, json.loads(exc.read())
 
 
-def chat(served: Served, key: str, model: str = "chat", user: str | None = None) -> str:
-    client = openai.OpenAI(base_url=served.base_url, api_key=key, max_retries=0, timeout=20)
+def chat(served: Served, key: str, model: str = "chat", user: str | None = None, session: str | None = None) -> str:
+    client = openai.OpenAI(base_url=served.base_url, api_key=key, max_retries=0, timeout=20,
+                           default_headers={"x-switchyard-session": session} if session else None)
     extra = {"user": user} if user else {}
     reply = client.chat.completions.with_raw_response.create(
         model=model, messages=[{"role": "user", "content": "hello"}], **extra)
@@ -377,20 +378,24 @@ def test_experiment_traffic_reaches_the_report(gateway, openai_upstream):
     """Through the real request path: needs assignment wired into the gateway."""
     served = gateway(gateway_config(openai_upstream.url))
     ids = [chat(served, "k", model="tone", user=f"user-{i}") for i in range(40)]
-    rows = {r["id"]: r for r in served.wait_rows(40)}
-    if rows[ids[0]]["experiment"] is None:
-        pytest.skip("experiment assignment is not wired into the request path yet")
+    # no `user`: the session header is the unit, and keeps its caller on one arm too
+    session_ids = [chat(served, "k", model="tone", session="sess-7") for _ in range(3)]
+    rows = {r["id"]: r for r in served.wait_rows(43)}
     for rid in ids[:10]:
         assert http(served, "/v1/feedback", None, {"request_id": rid, "score": 3})[0] == 201
     exp = Experiment(name="tone-test", variants=[Variant(name="formal", weight=1), Variant(name="casual", weight=1)])
+    served_by = {"formal": "up/gpt-chat", "casual": "up/gpt-casual"}  # the casual arm has its own target
     for i, rid in enumerate(ids):
         assert rows[rid]["experiment"] == "tone-test"
         assert rows[rid]["variant"] == assign(exp, f"user-{i}").name  # the same hash as the library
+        assert rows[rid]["target"] == served_by[rows[rid]["variant"]]
+    assert {rows[rid]["variant"] for rid in ids} == {"formal", "casual"}
+    assert [rows[rid]["variant"] for rid in session_ids] == [assign(exp, "sess-7").name] * 3
     served.stop()
     out = run_cli("experiments", "report", "tone-test", "--json", "--config", str(served.config_path))
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["requests"] == 40
+    assert report["requests"] == 43
     assert sum(v["scores"] for v in report["variants"]) == 10
 
 

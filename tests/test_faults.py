@@ -317,6 +317,7 @@ def test_upstream_client_error_is_returned_not_retried(served, openai_upstream, 
     assert body["error"]["message"] == f"injected failure {status}"
     assert body["error"]["type"] == "invalid_request_error"
     assert body["error"]["code"] == "upstream_rejected_request"
+    assert exc.response.headers["x-switchyard-target"] == f"up/{model}"  # who rejected it
     assert len(backup.requests) == before_backup  # the second target was never tried
     assert sum(1 for r in openai_upstream.requests if r.get("model") == model) == before_up + 1  # nor a retry
 

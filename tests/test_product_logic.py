@@ -5,12 +5,16 @@ json-ok, json-bad-then-ok (repairable), json-never, refuser, judge-pass/judge-fa
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import openai
 import pytest
 from openai import OpenAI
 
+from switchyard.config.schema import Experiment, Variant
+from switchyard.experiments import assign
 from tests.conftest import start_gateway
 
 SCHEMA = {"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"],
@@ -37,12 +41,49 @@ versions:
       - {role: user, content: "{{ customer }}: {{ issue }}"}
 """
 
+# served by `ab`, an alias whose experiment swaps the prompt version in one arm
+AB_PROMPT_FILE = """name: ab-reply
+live: 1
+versions:
+  1:
+    model: ab
+    variables: [issue]
+    params: {max_tokens: 50}
+    messages:
+      - {role: system, content: "Long answers."}
+      - {role: user, content: "Issue: {{ issue }}"}
+  2:
+    model: ab
+    variables: [issue]
+    params: {temperature: 0.1}
+    messages:
+      - {role: system, content: "Short answers."}
+      - {role: user, content: "{{ issue }}"}
+"""
+# promoted while the gateway runs; its JSON version is served by a model that needs a repair
+PROMO_FILE = """name: promo
+live: 1
+versions:
+  1:
+    model: plain
+    messages: [{role: user, content: "version one"}]
+  2:
+    model: repairable
+    output_schema: {type: object, properties: {reply: {type: string}}, required: [reply]}
+    messages: [{role: user, content: "version two"}]
+"""
+AB_TEST = Experiment(name="ab-test", variants=[
+    Variant(name="control", weight=1), Variant(name="short", weight=1, prompt="ab-reply@2"),
+    Variant(name="warm", weight=1, params={"temperature": 0.7})])
+
 
 @pytest.fixture(scope="module")
 def served(openai_upstream, tmp_path_factory):
     folder = tmp_path_factory.mktemp("product")
     (folder / "prompts").mkdir()
     (folder / "prompts" / "support-reply.yaml").write_text(PROMPT_FILE)
+    (folder / "prompts" / "ab-reply.yaml").write_text(AB_PROMPT_FILE)
+    (folder / "prompts" / "promo.yaml").write_text(PROMO_FILE)
     config = f"""
 providers:
   up: {{kind: openai, base_url: "{openai_upstream.url}/v1", api_key: "${{OPENAI_UP_KEY}}"}}
@@ -72,6 +113,9 @@ models:
   - name: json-cascade
     strategy: cascade
     targets: [{{provider: up, model: json-never}}, {{provider: up, model: json-ok}}]
+  - name: ab
+    targets: [{{provider: up, model: gpt-4o-mini}}]
+    experiment: {AB_TEST.model_dump_json(exclude_defaults=True)}
 prices:
   up/cheap-model: {{input: 1.0, output: 1.0}}
   up/refuser: {{input: 1.0, output: 1.0}}
@@ -154,6 +198,25 @@ def test_tool_arguments_are_validated(served):
     assert "arguments of tool 'get_weather'" in err.value.response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(("extra", "where"), [
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "nonsense"}}}},
+     "response_format.json_schema.schema: not a valid JSON Schema at type"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": "an object"}}},
+     "response_format.json_schema.schema: not a JSON Schema"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"properties": {"a": {"type": 5}}}}}]},
+     "tools[0].function.parameters: not a valid JSON Schema at properties/a/type"),
+])
+@pytest.mark.parametrize("model", ["plain", "smart"])
+def test_an_invalid_schema_is_the_clients_error_before_any_target_is_asked(served, openai_upstream, model, extra,
+                                                                           where):
+    before = len(openai_upstream.requests)
+    with pytest.raises(openai.BadRequestError) as err:
+        client(served).chat.completions.create(model=model, messages=ASK, **extra)
+    assert where in err.value.response.json()["error"]["message"]
+    assert len(openai_upstream.requests) == before  # nobody paid for an answer that could never be valid
+    assert row(served, err.value.response.headers["x-request-id"])["status"] == 400
+
+
 def test_cascade_escalates_when_a_check_fails(served):
     raw = client(served).chat.completions.with_raw_response.create(model="smart-refuses", messages=ASK)
     assert raw.headers["x-switchyard-target"] == "up/strong-model"
@@ -166,16 +229,26 @@ def test_cascade_escalates_when_a_check_fails(served):
     assert logged["cost_usd"] == pytest.approx(steps[0]["cost_usd"] + steps[1]["cost_usd"])
 
 
-def test_cascade_stops_at_the_cheap_target_when_it_passes(served):
+def test_cascade_stops_at_the_cheap_target_when_it_passes(served, openai_upstream):
+    before = len(openai_upstream.requests)
     raw = client(served).chat.completions.with_raw_response.create(model="smart", messages=ASK)
     assert raw.headers["x-switchyard-target"] == "up/cheap-model"
-    assert [s["target"] for s in row(served, raw.headers["x-request-id"])["attempts"]] == ["up/cheap-model"]
+    assert [r["model"] for r in openai_upstream.requests[before:]] == ["cheap-model"]  # the strong one never asked
+    logged = row(served, raw.headers["x-request-id"])
+    assert [s["target"] for s in logged["attempts"]] == ["up/cheap-model"]
+    assert logged["cost_usd"] == pytest.approx(logged["attempts"][0]["cost_usd"]) and logged["cost_usd"] > 0
 
 
-def test_client_can_force_escalation(served):
-    raw = client(served, **{"x-switchyard-escalate": "true"}).chat.completions.with_raw_response.create(
+@pytest.mark.parametrize("value", ["true", "True", "1"])
+def test_client_can_force_escalation(served, openai_upstream, value):
+    before = len(openai_upstream.requests)
+    raw = client(served, **{"x-switchyard-escalate": value}).chat.completions.with_raw_response.create(
         model="smart", messages=ASK)
     assert raw.headers["x-switchyard-target"] == "up/strong-model"
+    assert [r["model"] for r in openai_upstream.requests[before:]] == ["strong-model"]  # the cheap step skipped
+    steps = row(served, raw.headers["x-request-id"])["attempts"]
+    assert [(s["target"], s["error"]) for s in steps] == [
+        ("up/cheap-model", "skipped: x-switchyard-escalate"), ("up/strong-model", None)]  # the log says why
 
 
 def test_cascade_escalates_on_invalid_schema_without_repairing(served, openai_upstream):
@@ -229,6 +302,34 @@ def test_prompt_version_is_rendered_and_logged(served, openai_upstream):
     assert sent["messages"][1]["content"] == "Bo: refund" and sent["temperature"] == 0.1  # the live version: 2
 
 
+def test_prompt_named_in_the_header(served, openai_upstream):
+    raw = client(served, **{"x-switchyard-prompt": "support-reply@1"}).chat.completions.with_raw_response.create(
+        model="plain", messages=[], extra_body={"variables": {"customer": "Cy", "issue": "noise"}})
+    assert openai_upstream.requests[-1]["messages"][1]["content"] == "Customer Cy writes: noise"
+    logged = row(served, raw.headers["x-request-id"])
+    assert (logged["prompt"], logged["prompt_version"]) == ("support-reply", "1")
+
+
+def test_a_promotion_reaches_the_running_gateway(served, openai_upstream):
+    c = client(served)
+    c.chat.completions.create(model="prompt:promo", messages=[])
+    assert openai_upstream.requests[-1]["messages"] == [{"role": "user", "content": "version one"}]
+    promoted = subprocess.run([sys.executable, "-m", "switchyard", "prompts", "promote", "promo", "2",
+                               "--config", str(served.config_path)], capture_output=True, text=True, timeout=60)
+    assert promoted.returncode == 0 and "live version 1 -> 2" in promoted.stdout, promoted.stderr
+    deadline = time.monotonic() + 10
+    while True:  # the registry looks at the folder at most once a second
+        raw = c.chat.completions.with_raw_response.create(model="prompt:promo", messages=[])
+        if row(served, raw.headers["x-request-id"])["prompt_version"] == "2" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    logged = row(served, raw.headers["x-request-id"])
+    assert (logged["prompt_version"], logged["alias"], logged["structured"]) == ("2", "repairable", "repaired")
+    # version 2's output_schema became the response_format, and the answer was made to match it
+    assert json.loads(raw.parse().choices[0].message.content) == {"reply": "version two"}
+    assert raw.headers["x-switchyard-structured"] == "repaired"
+
+
 def test_prompt_errors_are_clear(served):
     c = client(served)
     with pytest.raises(openai.BadRequestError) as err:
@@ -237,3 +338,31 @@ def test_prompt_errors_are_clear(served):
     assert "issue" in err.value.response.json()["error"]["message"]
     with pytest.raises(openai.NotFoundError):
         c.chat.completions.create(model="prompt:no-such-prompt", messages=[])
+
+
+def user_in(arm: str) -> str:
+    return next(u for u in (f"user-{i}" for i in range(1000)) if assign(AB_TEST, u).name == arm)
+
+
+@pytest.mark.parametrize(("arm", "messages", "params"), [
+    ("control", ["Long answers.", "Issue: late", "thanks"], {"max_tokens": 50}),
+    ("short", ["Short answers.", "late", "thanks"], {"temperature": 0.1}),  # version 2 instead of 1, not around it
+    ("warm", ["Long answers.", "Issue: late", "thanks"], {"max_tokens": 50, "temperature": 0.7}),
+])
+def test_experiment_arm_shapes_a_prompt_request(served, openai_upstream, arm, messages, params):
+    raw = client(served).chat.completions.with_raw_response.create(
+        model="prompt:ab-reply", messages=[{"role": "user", "content": "thanks"}], user=user_in(arm),
+        extra_body={"variables": {"issue": "late"}})
+    assert raw.parse().choices[0].message.content == "echo: thanks"
+    sent = openai_upstream.requests[-1]
+    assert [m["content"] for m in sent["messages"]] == messages
+    assert {k: sent[k] for k in ("max_tokens", "temperature") if k in sent} == params
+    logged = row(served, raw.headers["x-request-id"])
+    assert (logged["alias"], logged["experiment"], logged["variant"]) == ("ab", "ab-test", arm)
+
+
+def test_the_log_names_the_prompt_version_an_arm_rendered(served):
+    raw = client(served).chat.completions.with_raw_response.create(
+        model="prompt:ab-reply", messages=[], user=user_in("short"), extra_body={"variables": {"issue": "late"}})
+    logged = row(served, raw.headers["x-request-id"])
+    assert (logged["variant"], logged["prompt"], logged["prompt_version"]) == ("short", "ab-reply", "2")

@@ -204,7 +204,7 @@ def test_render_fills_variables_and_appends_client_messages(folder):
     registry = PromptRegistry(folder)
     version = registry.resolve("support-reply")
     client = [{"role": "user", "content": "Also, {{ customer }} is {{ 7 * 6 }}"}]
-    out = registry.render(version, {"customer": "Ann <ann@x>", "issue": "printer {{ on fire }}"}, client)
+    out = render(version, {"customer": "Ann <ann@x>", "issue": "printer {{ on fire }}"}, client)
     assert (out.name, out.version, out.alias, out.ref) == ("support-reply", 2, "chat", "support-reply@2")
     assert out.messages == [
         {"role": "system", "content": 'You are a support agent for ACME.\nAnswer as JSON with a "reply" field.\n'},
@@ -242,8 +242,8 @@ def test_missing_or_unknown_variables_are_bad_requests(folder, variables, messag
 
 def test_apply_client_values_win_over_the_versions(folder):
     registry = PromptRegistry(folder)
-    out = registry.render(registry.resolve("support-reply"), {"customer": "A", "issue": "b"},
-                          [{"role": "user", "content": "hi"}])
+    out = render(registry.resolve("support-reply"), {"customer": "A", "issue": "b"},
+                 [{"role": "user", "content": "hi"}])
     body = {"model": "prompt:support-reply", "variables": {"customer": "A", "issue": "b"},
             "messages": [{"role": "user", "content": "hi"}], "temperature": 0.9, "max_completion_tokens": 50,
             "stream": True, "user": "u1", "top_p": None}

@@ -14,7 +14,10 @@ class RegexConfig(CheckConfig):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        re.compile(value)
+        try:
+            re.compile(value)
+        except re.error as exc:  # pydantic turns only ValueError into a config error
+            raise ValueError(f"not a valid regular expression: {exc}") from None
         return value
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
-from ..structured import answer_error
+from ..structured import answer_error, schema_problem
 from ..types import ResponseFormat
 from .base import Answer, Check, CheckConfig
 
@@ -13,6 +13,14 @@ class SchemaConfig(CheckConfig):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     # a JSON Schema; without one, the request's own response_format and tool schemas are used
     json_schema: dict[str, Any] | None = Field(None, alias="schema")
+
+    @field_validator("json_schema")
+    @classmethod
+    def _valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        problem = schema_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class SchemaCheck(Check):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from ..errors import ConfigError
 from ..plugins import plugin_manager
 from . import audit, chat, check, costs, experiments, keys, logs, models, prompts, serve
 
@@ -22,4 +23,7 @@ plugin_manager().hook.register_commands(cli=cli)
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except ConfigError as exc:  # found after loading, e.g. a missing encryption key: one line, no traceback
+        raise SystemExit(f"Error: {exc}") from None

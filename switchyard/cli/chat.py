@@ -17,9 +17,9 @@ def _stream_reply(url: str, key: str | None, model: str, messages: list[dict]) -
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(f"{url}/v1/chat/completions", body, headers)
     reply = []
     try:
+        request = urllib.request.Request(f"{url}/v1/chat/completions", body, headers)
         with urllib.request.urlopen(request, timeout=600) as resp:
             for raw in resp:
                 line = raw.decode().strip()
@@ -44,6 +44,8 @@ def _stream_reply(url: str, key: str | None, model: str, messages: list[dict]) -
         raise click.ClickException(f"{exc.code}: {message}") from None
     except urllib.error.URLError as exc:
         raise click.ClickException(f"cannot reach {url}: {exc.reason} (is `switchyard serve` running?)") from None
+    except ValueError as exc:  # not a URL at all, or not a gateway's event stream at that URL
+        raise click.ClickException(f"{url}: {exc}") from None
     click.echo()
     return "".join(reply)
 

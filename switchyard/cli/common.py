@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -36,10 +39,25 @@ def load(config_path: str | None, *, require_env: bool = True) -> LoadedConfig:
         raise click.ClickException(str(exc)) from None
 
 
-def store_for(config_path: str | None) -> Store:
-    store = open_store(load(config_path, require_env=False))
-    store.open()
+@contextmanager
+def opening_log(config: LoadedConfig) -> Iterator[None]:
+    """A request log that cannot be opened (its folder missing, a file that is no
+    database) as one readable line rather than a traceback."""
+    try:
+        yield
+    except sqlite3.Error as exc:  # the store is SQLite (store.kind)
+        raise click.ClickException(f"{config.store.path}: cannot open the request log: {exc}") from None
+
+
+def open_log(config: LoadedConfig) -> Store:
+    store = open_store(config)
+    with opening_log(config):
+        store.open()
     return store
+
+
+def store_for(config_path: str | None) -> Store:
+    return open_log(load(config_path, require_env=False))
 
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")

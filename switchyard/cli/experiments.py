@@ -7,8 +7,7 @@ import click
 
 from ..config.schema import Experiment, LoadedConfig
 from ..experiments.report import report as build_report
-from ..store import open_store
-from .common import config_option, load, since_timestamp, table
+from .common import config_option, load, open_log, since_timestamp, table
 
 COLUMNS = ["variant", "weight", "requests", "share", "success", "feedback", "score", "positive", "p50_ms",
            "mean_ms", "cost_mean", "cost_total"]
@@ -34,8 +33,7 @@ def report(name: str, since: str, as_json: bool, config_path: str | None) -> Non
     start = since_timestamp(since)
     config = load(config_path, require_env=False)
     experiment = _configured(config, name)
-    store = open_store(config)
-    store.open()
+    store = open_log(config)
     try:
         result = build_report(store, name, start, experiment)
     finally:

@@ -6,7 +6,7 @@ import click
 
 from ..keys import hash_key, new_key
 from ..store.base import KeyExists, KeyRecord
-from .common import config_option, load, table
+from .common import config_option, load, open_log, store_for, table
 
 
 @click.group()
@@ -27,10 +27,7 @@ def create(name, models, team, rpm, config_path) -> None:
     unknown = [m for m in allowed if m != "*" and m not in config.models]
     if unknown:
         raise click.ClickException(f"no alias named {', '.join(unknown)} in {config.source}")
-    from ..store import open_store
-
-    store = open_store(config)
-    store.open()
+    store = open_log(config)
     value = new_key()
     try:
         store.add_key(KeyRecord(name, hash_key(value), allowed, team, rpm, time.time()))
@@ -46,8 +43,6 @@ def create(name, models, team, rpm, config_path) -> None:
 @config_option
 def list_keys(config_path) -> None:
     """List stored keys (never their values)."""
-    from .common import store_for
-
     store = store_for(config_path)
     try:
         rows = [{"name": k.name, "models": ",".join(k.models), "team": k.team, "rpm": k.rpm,
@@ -63,8 +58,6 @@ def list_keys(config_path) -> None:
 @config_option
 def revoke(name, config_path) -> None:
     """Revoke a stored key by name."""
-    from .common import store_for
-
     store = store_for(config_path)
     try:
         if not store.revoke_key(name):

@@ -10,7 +10,8 @@ import click
 from ..config.embedded import embedded_config, find_local_model
 from ..engine.paths import default_models_dir
 from ..errors import ConfigError
-from .common import DEFAULT_CONFIG, config_option, load
+from ..prompts.links import check_links
+from .common import DEFAULT_CONFIG, config_option, load, opening_log
 
 
 def _is_loopback(host: str) -> bool:
@@ -25,8 +26,8 @@ def _is_loopback(host: str) -> bool:
 @click.command()
 @config_option
 @click.option("--host", help="Interface to bind (overrides server.host).")
-@click.option("--port", type=int, help="Port to bind (overrides server.port).")
-@click.option("--workers", type=int, help="Worker processes (overrides server.workers).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port to bind (overrides server.port).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (overrides server.workers).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False),
               help="Serve this GGUF file with the embedded engine, without a config file.")
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
@@ -46,13 +47,20 @@ def serve(config_path, host, port, workers, model_path, log_level) -> None:
 
     from ..server import create_app
 
-    app = create_app(config)
+    try:
+        with opening_log(config):
+            app = create_app(config)
+        if app.gateway.shaper.registry is not None:
+            check_links(config, app.gateway.shaper.registry)
+    except ConfigError as exc:  # a prompt file, say: one readable error, no traceback
+        raise click.ClickException(str(exc)) from None
     if app.gateway.keys.open:
         if not _is_loopback(host):
             raise click.ClickException(f"no keys are configured, so the gateway runs open and binds to "
                                        f"127.0.0.1 only; add keys (see docs/configuration.md) to serve on {host}")
         click.echo("switchyard: no keys configured — serving without authentication, on loopback only", err=True)
-    click.echo(f"switchyard: serving {len(config.models)} models on http://{host}:{port}", err=True)
+    where = f"[{host}]" if ":" in host else host  # an IPv6 address
+    click.echo(f"switchyard: serving {len(config.models)} models on http://{where}:{port}", err=True)
     options = dict(host=host, port=port, log_level="warning", access_log=False, lifespan="on",
                    http="httptools", loop="uvloop", timeout_graceful_shutdown=30)
     if workers > 1:

@@ -12,9 +12,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFound
+from ..guard.findings import BUILTIN_KINDS
 from ..plugins import check_classes, provider_classes, router_classes
-from .schema import Config, LoadedConfig
+from ..prompts.model import RESERVED_PARAMS
+from ..prompts.registry import parse_ref
+from .schema import Alias, Config, LoadedConfig
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -61,6 +64,8 @@ class _Errors:
             message = err["msg"]
             if err["type"] == "extra_forbidden":
                 message = "unknown key"
+            elif err["type"] == "value_error":  # a validator's own words, without pydantic's "Value error, "
+                message = str(err["ctx"]["error"])
             self.add((*prefix, *loc), message)
 
     def raise_if_any(self) -> None:
@@ -129,6 +134,7 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
 
     routers, checks = router_classes(), check_classes()
     models = {}
+    experiments: dict[str, str] = {}  # experiment name → the alias running it
     for i, alias in enumerate(config.models):
         if alias.name in models:
             errors.add(("models", i, "name"), f"alias {alias.name!r} is defined twice")
@@ -139,6 +145,9 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
             if target.provider not in config.providers:
                 errors.add(("models", i, "targets", j, "provider"),
                            f"no provider named {target.provider!r} under providers")
+        # only a cascade runs checks on every answer, streamed ones included
+        if alias.checks and alias.strategy in routers and alias.strategy != "cascade":
+            errors.add(("models", i, "checks"), f"checks need strategy: cascade, not {alias.strategy!r}")
         for j, entry in enumerate(alias.checks):
             cls = checks.get(entry.get("type")) if isinstance(entry.get("type"), str) else None
             if cls is None:
@@ -153,10 +162,8 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
             judge = getattr(check, "model", None)
             if judge is not None and judge not in {a.name for a in config.models}:
                 errors.add(("models", i, "checks", j, "model"), f"no alias named {judge!r} under models")
-        for j, variant in enumerate(alias.experiment.variants if alias.experiment else []):
-            if variant.target is not None and variant.target.provider not in config.providers:
-                errors.add(("models", i, "experiment", "variants", j, "target", "provider"),
-                           f"no provider named {variant.target.provider!r} under providers")
+        if alias.experiment is not None:
+            _check_experiment(alias, ("models", i, "experiment"), config, experiments, errors)
 
     seen_keys: set[str] = set()
     for i, key in enumerate(config.keys):
@@ -166,6 +173,9 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
         for j, alias in enumerate(key.models):
             if alias != "*" and alias not in models:
                 errors.add(("keys", i, "models", j), f"no alias named {alias!r} under models")
+    for i, kind in enumerate(config.privacy.detect or []):
+        if kind not in BUILTIN_KINDS:  # a misspelt kind would silently turn its detection off
+            errors.add(("privacy", "detect", i), f"expected one of {', '.join(BUILTIN_KINDS)}, got {kind!r}")
     for i, pattern in enumerate(config.privacy.patterns):
         try:
             re.compile(pattern.regex)
@@ -175,6 +185,36 @@ def _check(config: Config, source: str, errors: _Errors) -> LoadedConfig:
     return LoadedConfig(source=source, server=config.server, providers=providers, models=models,
                         prices=config.prices, keys=config.keys, teams=config.teams, logging=config.logging,
                         privacy=config.privacy, prompts=config.prompts, store=config.store, admin=config.admin)
+
+
+def _check_experiment(alias: Alias, at: Path_, config: Config, seen: dict[str, str], errors: _Errors) -> None:
+    experiment = alias.experiment
+    if experiment.name in seen:  # the report reads the log by name: two aliases would mix their results
+        errors.add((*at, "name"), f"experiment {experiment.name!r} already runs on alias {seen[experiment.name]!r}")
+    seen.setdefault(experiment.name, alias.name)
+    for j, variant in enumerate(experiment.variants):
+        if variant.target is not None and variant.target.provider not in config.providers:
+            errors.add((*at, "variants", j, "target", "provider"),
+                       f"no provider named {variant.target.provider!r} under providers")
+        if variant.prompt is not None:
+            try:
+                parse_ref(variant.prompt)
+            except NotFound as exc:
+                errors.add((*at, "variants", j, "prompt"), exc.message)
+            if not config.prompts.dir:
+                errors.add((*at, "variants", j, "prompt"), "names a prompt, but prompts.dir is not set")
+        for key in variant.params:
+            if key in RESERVED_PARAMS:  # the client's request and the arm's prompt decide these
+                errors.add((*at, "variants", j, "params", key), f"an experiment arm cannot set {key!r}")
+
+
+def file_errors(path: str) -> _Errors:
+    """A collector naming the lines of the config file at `path`, for checks made after loading it."""
+    try:
+        node = yaml.compose(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        node = None
+    return _Errors(path, _lines(node) if node is not None else {})
 
 
 def load_config(path: str | os.PathLike, *, require_env: bool = True) -> LoadedConfig:

@@ -12,10 +12,9 @@ def build_detector(config: PrivacyConfig) -> Detector:
     from .rules import rule_recognizers
     from .rules.custom import DenyListRecognizer, PatternRecognizer
 
-    recognizers = [*rule_recognizers(), NERRecognizer()]
-    if config.detect is not None:
-        wanted = set(config.detect)
-        recognizers = [r for r in recognizers if wanted & set(r.kinds)]
+    wanted = set(config.detect) if config.detect is not None else None
+    ner = NERRecognizer(kinds=tuple(k for k in NERRecognizer.kinds if wanted is None or k in wanted))
+    recognizers = [r for r in [*rule_recognizers(), ner] if wanted is None or wanted & set(r.kinds)]
     recognizers += [PatternRecognizer(p.kind, p.regex) for p in config.patterns]
     recognizers += [DenyListRecognizer(d.kind, d.words, case_sensitive=d.case_sensitive) for d in config.deny_lists]
     return Detector(recognizers)

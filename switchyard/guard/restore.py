@@ -11,7 +11,10 @@ from .redact import Redaction, StreamRestorer
 
 
 def map_completion(body: dict[str, Any], fn: Callable[[str], str]) -> dict[str, Any]:
-    """A copy of a chat.completion with `fn` applied to message contents and tool arguments."""
+    """A copy of a chat.completion with `fn` applied to message contents and tool arguments
+    (other answers, such as embeddings, hold no text to map and come back as they are)."""
+    if "choices" not in body:
+        return body
     choices = []
     for choice in body.get("choices") or []:
         message = dict(choice.get("message") or {})

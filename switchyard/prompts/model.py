@@ -78,6 +78,7 @@ class PromptVersion:
     params: dict[str, Any]
     output_schema: dict[str, Any] | None
     source: str  # the file it came from
+    line: int  # of the version's `model:`, for problems found against the config later
     templates: tuple[Template, ...] = field(repr=False, default=())
 
     @property
@@ -259,7 +260,8 @@ def parse_prompt(text: str, source: str = "<prompt>", *, name: str | None = None
         versions[number] = PromptVersion(
             name=spec.name, version=number, live=number == spec.live, alias=v.model, variables=tuple(v.variables),
             messages=tuple({"role": m.role, "content": m.content} for m in v.messages), params=dict(v.params),
-            output_schema=v.output_schema, source=source, templates=tuple(templates))
+            output_schema=v.output_schema, source=source, line=where.line((*at, "model")),
+            templates=tuple(templates))
     errors.raise_if_any()
     return Prompt(name=spec.name, description=spec.description, live=spec.live, versions=versions, source=source)
 

@@ -12,11 +12,9 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import NotFound
 from .model import Prompt, PromptFileError, PromptVersion, load_prompt
-from .render import RenderedPrompt, render
 
 log = logging.getLogger("switchyard")
 
@@ -84,11 +82,6 @@ class PromptRegistry:
                            f"(versions: {', '.join(map(str, sorted(prompt.versions)))}; live: {prompt.live})",
                            code="prompt_not_found")
         return version
-
-    @staticmethod
-    def render(version: PromptVersion, variables: dict[str, Any] | None,
-               client_messages: list[dict[str, Any]] | None = None) -> RenderedPrompt:
-        return render(version, variables, client_messages)
 
     # --- keeping current ----------------------------------------------------------------------------
 

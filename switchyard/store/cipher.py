@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import ConfigError
@@ -18,8 +19,9 @@ _MAGIC = b"SY1"
 
 
 class BodyCipher:
-    def __init__(self, key: bytes):
+    def __init__(self, key: bytes, name: str):
         self._aead = AESGCM(key)
+        self.name = name  # the environment variable that held the key, for error messages
 
     @classmethod
     def from_env(cls, name: str) -> BodyCipher:
@@ -33,7 +35,7 @@ class BodyCipher:
         if len(key) != 32:
             raise ConfigError(f"logging.encryption_key_env: {name} must hold 32 bytes, base64-encoded "
                               "(make one with: openssl rand -base64 32)")
-        return cls(key)
+        return cls(key, name)
 
     def seal(self, body: bytes) -> bytes:
         nonce = os.urandom(12)
@@ -42,8 +44,8 @@ class BodyCipher:
     def open(self, sealed: bytes) -> bytes:
         if not sealed.startswith(_MAGIC):
             return sealed  # stored before encryption was turned on
-        return self._aead.decrypt(sealed[3:15], sealed[15:], _MAGIC)
-
-
-def is_sealed(body: bytes | None) -> bool:
-    return body is not None and body.startswith(_MAGIC)
+        try:
+            return self._aead.decrypt(sealed[3:15], sealed[15:], _MAGIC)
+        except InvalidTag:  # another key, or a tampered row: the tag check refuses both
+            raise ConfigError(f"logging.encryption_key_env: {self.name} does not open the stored bodies "
+                              "(they were sealed with another key, or altered)") from None

@@ -125,6 +125,15 @@ def test_rules_win_over_names_inside_other_pii(recognizer):
     assert any(k == A for k, _ in kinds)
 
 
+def test_a_number_alone_is_never_an_address(recognizer):
+    from switchyard.guard.rules import rule_recognizers
+
+    text = "Contact person: Marit Weinhold\nTel: 01521 50601\nE-mail: rosel33@example.net"
+    assert not [f for f in recognizer.find(text) if f.kind == A and not any(c.isalpha() for c in f.text)]
+    found = Detector([*rule_recognizers(), recognizer]).detect(text)
+    assert ("PHONE", "01521 50601") in [(f.kind, f.text) for f in found]
+
+
 def test_runtime_does_not_import_faker():
     code = ("import sys; from switchyard.guard.ner import NERRecognizer; "
             "assert NERRecognizer().find('Call Anna Schmidt.'); assert 'faker' not in sys.modules")

@@ -7,7 +7,7 @@ import random
 
 from switchyard.guard.findings import EMAIL, PHONE, Finding
 from switchyard.guard.redact import Redaction, StreamRestorer
-from switchyard.guard.restore import ChunkRestorer
+from switchyard.guard.restore import ChunkRestorer, map_completion
 
 
 def findings(text: str, values: dict[str, str]) -> list[Finding]:
@@ -55,3 +55,24 @@ def test_chunk_restorer_rewrites_openai_chunks():
         chunk = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish}]}
         out.append(json.loads(restorer.chunk(json.dumps(chunk).encode())))
     assert "".join(c["choices"][0]["delta"]["content"] for c in out) == "Mail x@y.org today"
+
+
+def test_tool_call_arguments_are_restored_in_whole_and_streamed_answers():
+    redaction = Redaction()
+    redaction.placeholder(EMAIL, "x@y.org")
+    args = json.dumps({"to": "<EMAIL_1>", "cc": "<EMAIL_1>"})
+    whole = map_completion({"choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                            "tool_calls": [{"id": "c1", "function": {"name": "send", "arguments": args}}]}}]},
+                           redaction.restore)
+    assert json.loads(whole["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]) == {
+        "to": "x@y.org", "cc": "x@y.org"}
+    restorer = ChunkRestorer(redaction)
+    pieces = [args[:9], args[9:14], args[14:]]  # the first placeholder is cut twice
+    out = []
+    for i, piece in enumerate(pieces):
+        finish = "tool_calls" if i == len(pieces) - 1 else None
+        delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        event = json.loads(restorer.chunk(json.dumps({"choices": [{"index": 0, "delta": delta,
+                                                                   "finish_reason": finish}]}).encode()))
+        out += [c["function"]["arguments"] for c in event["choices"][0]["delta"]["tool_calls"]]
+    assert json.loads("".join(out)) == {"to": "x@y.org", "cc": "x@y.org"}

@@ -150,6 +150,11 @@ def test_email_negatives(text):
         ("tel:+14155550132", "+14155550132"),
         ("Tel. 5550132", "5550132"),
         ("5550132 (mobile)", "5550132"),
+        # extensions are left out of the span
+        ("Phone 883-237-8876x232 belongs to Ann", "883-237-8876"),
+        ("call +1-912-490-4047x96669", "+1-912-490-4047"),
+        ("(710)827-3464x686", "(710)827-3464"),
+        ("NL: (0251)-027346", "(0251)-027346"),
     ],
 )
 def test_phone_positives(text, expected):
@@ -212,6 +217,10 @@ def test_phone_lists_and_extensions():
         ("diners 3056 930902 5904", "3056 930902 5904"),
         ("unionpay 6200000000000005", "6200000000000005"),
         ("19 digits 4111 1111 1111 1111 003", "4111 1111 1111 1111 003"),
+        ("maestro 5018 0080 6363", "5018 0080 6363"),  # 12-digit Maestro
+        ("debit 675900000000", "675900000000"),
+        ("jcb 213112345678904", "213112345678904"),  # JCB's older 15-digit range
+        ("card 3511123456789011", "3511123456789011"),  # 16 digits in the card industries, outside known ranges
     ],
 )
 def test_credit_card_positives(text, expected):
@@ -226,6 +235,9 @@ def test_credit_card_positives(text, expected):
         "4111111111111112",
         "9999999999999995",  # Luhn ok, no issuer
         "1234567812345670",  # Luhn ok, no issuer
+        "123456789015",  # Luhn ok, 12 digits but no Maestro prefix
+        "512345678902",  # Luhn ok, Mastercard prefix is 16 digits only
+        "4006381333931",  # an EAN-13 barcode that fails Luhn
         "3782 822463 10005 9",  # runs on
         "4111 1111 1111 1111 1234 5678",  # part of a longer digit run
         "4111-1111 1111-1111",  # mixed separators

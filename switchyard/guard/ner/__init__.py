@@ -13,6 +13,7 @@ MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.bin
 CHUNK = 4096  # longer texts are tagged in pieces cut at line breaks (else spaces)
 _NOT_IN_NAME = re.compile(r"[\d@/\\:_#=+\n]")
 _NOT_IN_ADDRESS = re.compile(r"@|://|[A-Za-z]*\d[A-Za-z\d]{11,}|[A-Za-z]{2,}\d{6,}")  # e-mails, URLs, IBAN/key-like
+_LETTER = re.compile(r"[^\W\d_]")  # an address names a street: digits alone are a phone or some other number
 _models: dict[str, object] = {}
 _lock = threading.Lock()
 
@@ -49,13 +50,16 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
 class NERRecognizer:
     """PERSON and STREET_ADDRESS findings from the shipped model (loaded on first use).
     Spans that contain what names or addresses cannot (digits in a name; an e-mail, URL or
-    long code in an address) are dropped, so they never shadow the rule-based findings."""
+    long code in an address, or no letter at all) are dropped, so they never shadow the
+    rule-based findings."""
 
     kinds = (PERSON, STREET_ADDRESS)
 
-    def __init__(self, model_path: str = MODEL_PATH, threshold: float = 0.5):
+    def __init__(self, model_path: str = MODEL_PATH, threshold: float = 0.5,
+                 kinds: tuple[str, ...] = (PERSON, STREET_ADDRESS)):
         self.model_path = model_path
         self.threshold = threshold
+        self.kinds = kinds  # report only these (config's privacy.detect)
 
     def find(self, text: str) -> list[Finding]:
         model = load(self.model_path)
@@ -63,9 +67,11 @@ class NERRecognizer:
         for offset, end in chunks(text):
             for s, e, kind, score in model.spans(text[offset:end]):
                 value = text[offset + s:offset + e]
-                if score < self.threshold:
+                if score < self.threshold or kind not in self.kinds:
                     continue
-                if (_NOT_IN_NAME if kind == PERSON else _NOT_IN_ADDRESS).search(value):
+                if kind == PERSON and _NOT_IN_NAME.search(value):
+                    continue
+                if kind == STREET_ADDRESS and (_NOT_IN_ADDRESS.search(value) or not _LETTER.search(value)):
                     continue
                 out.append(Finding(kind, offset + s, offset + e, value, score))
         return out

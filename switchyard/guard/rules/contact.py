@@ -60,9 +60,9 @@ _PHONE = re.compile(
     # first char, not glued to a word, a number, a price, a reference (#, /), a version or an assignment
     r"[+(\d](?<![\w+#@/\\$€£¥%.=\-][+(\d])(?<!\d[ .\-/][+(\d])"
     r"(?=[\d ()./\-\u00a0\u202f]{6})(?!\d{3}[-/.]\d\d[-/.]\d\d)"  # cheap reject of short numbers, ISO dates
-    rf"(?:(?<=\+){_S}?\d+|(?<=\()\+?\d{{1,5}}\){_S}?\d+|(?<=\d)\d*)"
+    rf"(?:(?<=\+){_S}?\d+|(?<=\()\+?\d{{1,5}}\)(?:{_S}|-)?\d+|(?<=\d)\d*)"
     rf"(?:(?:{_S}?[.\-/]{_S}?|{_S}?\(\d{{1,4}}\){_S}?|{_S})\d+)*"
-    r"(?![\w@]|[.\-/]\d)"
+    r"(?!(?!x\d)[\w@]|[.\-/]\d)"  # may run into an extension ("x232"), which is left out
 )
 _DIGIT_RUN = re.compile(r"\d+")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")

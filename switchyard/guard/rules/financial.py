@@ -17,24 +17,28 @@ _GROUPINGS = frozenset({(4, 6, 5), (4, 6, 4), (4, 4, 5)})  # Amex, Diners 14, ol
 
 
 def _brand_ok(d: str) -> bool:
-    """Known issuer prefix (IIN) with a length that issuer uses."""
+    """Known issuer prefix (IIN) with a length that issuer uses. From 16 digits on, any number in the card
+    industries (first digit 3-6) counts: issuers keep getting new ranges, and a missed card costs more than a
+    false alarm."""
     n = len(d)
+    if n >= 16 and d[0] in "3456":
+        return True
     if d[0] == "4":
-        return n in (13, 16, 19)  # Visa
+        return n == 13  # Visa (16 and 19 above)
     p2, p3, p4 = int(d[:2]), int(d[:3]), int(d[:4])
-    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
-        return n == 16  # Mastercard
+    if 2221 <= p4 <= 2720:
+        return n == 16  # Mastercard 2-series
     if p2 in (34, 37):
         return n == 15  # Amex
-    if p4 == 6011 or p2 == 65 or 644 <= p3 <= 649 or p2 == 62 or 3528 <= p4 <= 3589:
-        return 16 <= n <= 19  # Discover, UnionPay, JCB
+    if p4 in (1800, 2131):
+        return n == 15  # JCB's older 15-digit cards
     if p2 in (36, 38) or 300 <= p3 <= 305:
-        return 14 <= n <= 19  # Diners Club
-    return False
+        return n >= 14  # Diners Club
+    return p2 == 50 or 56 <= p2 <= 69  # Maestro: 12-19 digits
 
 
 class CreditCardRecognizer:
-    """13-19 digits, compact or grouped with one kind of separator (spaces or dashes) in 4-groups, Amex 4-6-5 or
+    """12-19 digits, compact or grouped with one kind of separator (spaces or dashes) in 4-groups, Amex 4-6-5 or
     Diners 4-6-4; known IIN prefix and length; valid Luhn. Reports the number as written (with its separators)."""
 
     kinds = (CREDIT_CARD,)
@@ -53,7 +57,7 @@ class CreditCardRecognizer:
                 d = "".join(c for c in s if c.isdigit())
             else:
                 d = s
-            if 13 <= len(d) <= 19 and _brand_ok(d) and luhn_valid(d):
+            if 12 <= len(d) <= 19 and _brand_ok(d) and luhn_valid(d):
                 out.append(Finding(CREDIT_CARD, m.start(), m.end(), s))
         return out
 

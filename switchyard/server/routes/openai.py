@@ -4,11 +4,15 @@ gateway, and writes; decisions live in the gateway."""
 from __future__ import annotations
 
 from ...errors import APIError
-from ...gateway import StreamAnswer
+from ...gateway import ESCALATE_HEADER, StreamAnswer
 from ...guard.privacy import SENSITIVITY_HEADER, SESSION_HEADER
 from ...shaping import PROMPT_HEADER
 from ..http import Request, base_headers, send_json
 from ..sse import send_events
+
+
+def _yes(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("true", "1", "yes")
 
 
 async def _principal(app, req: Request):
@@ -29,7 +33,7 @@ async def _admit(app, req: Request, endpoint: str):
 async def chat_completions(app, req: Request, send) -> None:
     principal, raw = await _admit(app, req, "chat")
     answer = await app.gateway.chat(raw, principal, req.id, req.header(SENSITIVITY_HEADER),
-                                    req.header(SESSION_HEADER), req.header(b"x-switchyard-escalate") == "true",
+                                    req.header(SESSION_HEADER), _yes(req.header(ESCALATE_HEADER)),
                                     req.header(PROMPT_HEADER))
     headers = base_headers(req.id, answer.target)
     headers.extend((k.encode(), v.encode()) for k, v in answer.headers.items())
@@ -41,7 +45,8 @@ async def chat_completions(app, req: Request, send) -> None:
 
 async def embeddings(app, req: Request, send) -> None:
     principal, raw = await _admit(app, req, "embeddings")
-    answer = await app.gateway.embeddings(raw, principal, req.id)
+    answer = await app.gateway.embeddings(raw, principal, req.id, req.header(SENSITIVITY_HEADER),
+                                          req.header(SESSION_HEADER))
     await send_json(send, 200, answer.body, base_headers(req.id, answer.target))
 
 
