@@ -181,8 +181,9 @@ class Pool:
         host = self.host if url.port is None else f"{self.host}:{url.port}"
         if ":" in self.host:  # IPv6 literal
             host = f"[{self.host}]" + (f":{url.port}" if url.port else "")
+        # identity: with no Accept-Encoding a server may compress, and bodies are relayed as they come
         fixed = {"Host": host, "User-Agent": f"switchyard/{__version__}", "Accept": "application/json",
-                 "Content-Type": "application/json", **headers}
+                 "Accept-Encoding": "identity", "Content-Type": "application/json", **headers}
         self._head = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode("latin-1")
         self._idle: deque[_Connection] = deque()
         self._slots = asyncio.Semaphore(max_connections)

@@ -97,7 +97,7 @@ async def test_keep_alive_reuses_one_connection_and_sends_the_request_as_given()
     head, body = server.requests[3]
     assert head.startswith(b"POST /v1/chat/completions HTTP/1.1\r\n")
     assert b"\r\nAuthorization: Bearer k\r\n" in head and b"\r\nContent-Type: application/json\r\n" in head
-    assert b"\r\nHost: 127.0.0.1:%d\r\n" % server.port in head
+    assert b"\r\nHost: 127.0.0.1:%d\r\n" % server.port in head and b"\r\nAccept-Encoding: identity\r\n" in head
     assert orjson.loads(body) == {"i": 3}
 
 
