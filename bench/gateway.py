@@ -257,7 +257,7 @@ def soak(o: Options, seconds: float, rate: int, interval: float, warmup: float |
         while (elapsed := time.monotonic() - start) < seconds - 0.5:
             r = uvloop.run(open_loop(service.endpoint, rate, min(interval, seconds - elapsed)))
             samples.append({"t_s": round(time.monotonic() - start, 1), "rss_mb": rss_mb(service.pid),
-                            **{k: r[k] for k in ("p50_ms", "p99_ms", "errors", "rps")}})
+                            **{k: r[k] for k in ("p50_ms", "p99_ms", "errors", "error_kinds", "rps")}})
             s = samples[-1]
             print(f"| {s['t_s']:.0f} | {s['rss_mb']:.1f} | {_f(s['p50_ms'])} | {_f(s['p99_ms'])} | {s['errors']} |",
                   flush=True)
