@@ -70,7 +70,7 @@ class _Connection(asyncio.Protocol):
                 and not any(name in (b"content-length", b"transfer-encoding") for name, _ in self.headers):
             self.complete = True  # a body delimited by the end of the connection
             self._wake()
-        else:
+        elif self.error is None:  # else the parser already said what went wrong
             self._fail(ConnectionClosed(f"connection closed by the upstream{f': {exc}' if exc else ''}"))
 
     # -- httptools callbacks ----------------------------------------------------
@@ -139,12 +139,15 @@ class Response:
         self.headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in conn.headers}
 
     async def read(self) -> bytes:
-        conn = self._conn
-        while not conn.complete:
+        conn, parts = self._conn, []
+        while True:
+            if conn.body:  # taken as it comes, so a body over the high-water mark never pauses reading for good
+                parts.append(conn.take())
+            if conn.complete:
+                return parts[0] if len(parts) == 1 else b"".join(parts)
             if conn.error is not None:
                 raise conn.error
             await conn.wait()
-        return conn.take()
 
     async def chunks(self, read_timeout: float) -> AsyncIterator[bytes]:
         """Body bytes as they come; a wait over `read_timeout` for the next ones raises TimeoutError."""

@@ -123,6 +123,21 @@ async def test_each_way_a_body_can_end(framing):
 
 
 @sync
+async def test_a_body_larger_than_the_buffer_limit_is_read_whole():
+    big = orjson.dumps({"data": ["x" * 1000] * 5000})  # ~5 MB, well over the 1 MiB high-water mark
+
+    async def answer(_n, _head, _body, writer):
+        writer.write(response(big))
+
+    async with RawServer(answer) as server:
+        http = client(server)
+        assert len((await http.post_json("/x", {}, 10))["data"]) == 5000
+        assert len((await http.post_json("/x", {}, 10))["data"]) == 5000
+        await http.close()
+    assert server.connections == 1
+
+
+@sync
 async def test_a_connection_the_server_closed_while_idle_is_not_reused():
     async def answer(_n, _head, _body, writer):
         writer.write(response())
@@ -223,7 +238,7 @@ async def test_malformed_or_cut_answers_are_connection_errors(answer_bytes):
 
     async with RawServer(answer) as server:
         http = client(server)
-        with pytest.raises(UpstreamConnection):
+        with pytest.raises(UpstreamConnection, match="malformed HTTP" if b"garbage" in answer_bytes else "closed"):
             await http.post_json("/x", {}, 5)
         await http.close()
 
