@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ..errors import UpstreamStatus
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk
@@ -29,6 +30,14 @@ class ProviderConfig(BaseModel):
     headers: dict[str, str] = {}
     local: bool = False  # runs inside the user's network; privacy routing relies on it
     max_connections: int = 256
+    ca_file: str | None = None  # PEM certificates to trust for https, beside the system's (a private CA)
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).expanduser().is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
 
     def resolve_api_key(self) -> str | None:
         if self.api_key:

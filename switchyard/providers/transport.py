@@ -15,6 +15,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httptools
@@ -173,13 +174,16 @@ class Response:
 class Pool:
     """Keep-alive connections to one origin, at most `max_connections` open at once."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], max_connections: int = 256):
+    def __init__(self, base_url: str, headers: dict[str, str], max_connections: int = 256,
+                 ca_file: str | None = None):
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"base_url must be an http:// or https:// URL, not {base_url!r}")
         self.host = url.hostname
         self.port = url.port or (443 if url.scheme == "https" else 80)
         self.ssl = ssl.create_default_context() if url.scheme == "https" else None
+        if self.ssl is not None and ca_file:
+            self.ssl.load_verify_locations(Path(ca_file).expanduser())
         self.prefix = url.path.rstrip("/")
         host = self.host if url.port is None else f"{self.host}:{url.port}"
         if ":" in self.host:  # IPv6 literal

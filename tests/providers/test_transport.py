@@ -17,9 +17,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pydantic import ValidationError
 
 from switchyard.errors import UpstreamConnection, UpstreamTimeout
 from switchyard.providers.http import HTTPClient, SSEDecoder
+from switchyard.providers.openai import OpenAIConfig, OpenAIProvider
 from switchyard.providers.transport import ConnectionClosed, Pool
 
 JSON_OK = b'{"ok": true}'
@@ -295,12 +297,12 @@ async def test_tls_verifies_the_server(tmp_path):
         untrusted = Pool(f"https://127.0.0.1:{server.port}", {})
         with pytest.raises(ssl.SSLCertVerificationError):
             await untrusted.post("/x", b"{}")
-        trusted = Pool(f"https://127.0.0.1:{server.port}", {})
-        trusted.ssl.load_verify_locations(tmp_path / "cert.pem")
-        resp = await trusted.post("/x", b"{}")
-        assert resp.status == 200 and await resp.read() == JSON_OK
-        resp.release()
-        trusted.close()
+        trusted = OpenAIProvider("private", OpenAIConfig(base_url=f"https://127.0.0.1:{server.port}/v1",
+                                                          ca_file=str(tmp_path / "cert.pem")))
+        assert await trusted.http.post_json("/x", {}, 5) == {"ok": True}
+        await trusted.close()
+    with pytest.raises(ValidationError, match="no such file"):
+        OpenAIConfig(ca_file=str(tmp_path / "missing.pem"))
 
 
 def test_pool_rejects_a_base_url_it_cannot_reach():
