@@ -41,7 +41,7 @@ from .replay import completion_events, replay
 from .routing.checked import checked_complete, needs_checking
 from .shaping import Shaper
 from .store.base import Store
-from .structured import wants_structure
+from .structured import request_schema_error, wants_structure
 from .types import (
     Attempt,
     ChatCall,
@@ -324,6 +324,8 @@ class Gateway:
                 raise BadRequest("Only n=1 is supported")
             if not request.messages:
                 raise BadRequest("'messages' must contain at least one message")
+            if invalid := request_schema_error(request):  # no target could ever satisfy it: ask none
+                raise BadRequest(f"Invalid request: {invalid}")
             p.verdict = verdict = await self._inspect(p, principal, alias, body, request, sensitivity, session)
             p.record.request_body = raw if verdict.logging == "full" else verdict.log_body
             targets = self._allowed_targets(alias, verdict, shaped.targets)

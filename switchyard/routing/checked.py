@@ -13,9 +13,9 @@ from dataclasses import replace
 import msgspec
 
 from ..checks.base import Answer, Ask, Check
-from ..errors import BadRequest, CheckFailed
+from ..errors import CheckFailed
 from ..providers.base import Provider
-from ..structured import answer_error, repair_messages, request_schema_error, wants_structure
+from ..structured import answer_error, repair_messages, wants_structure
 from ..types import ChatCall, ChatRequest, ChatResult
 
 
@@ -25,9 +25,6 @@ def needs_checking(request: ChatRequest, checks: list[Check]) -> bool:
 
 async def checked_complete(provider: Provider, call: ChatCall, *, checks: list[Check], repair: bool,
                            ask: Ask) -> ChatResult:
-    invalid = request_schema_error(call.request)
-    if invalid:  # before any target is asked (and paid): none could satisfy it
-        raise BadRequest(f"Invalid request: {invalid}")
     result = await provider.complete(call)
     mode = provider.structured_mode if wants_structure(call.request) else None
     problem = answer_error(call.request, result.body)
