@@ -10,12 +10,28 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from ..errors import UpstreamStatus
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk
+
+
+def _is_file(value: str) -> str:
+    if not Path(value).expanduser().is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
+
+
+def _is_dir(value: str) -> str:
+    if not Path(value).expanduser().is_dir():
+        raise ValueError(f"no such folder: {value}")
+    return value
+
+
+ExistingFile = Annotated[str, AfterValidator(_is_file)]  # a path checked when the config loads
+ExistingDir = Annotated[str, AfterValidator(_is_dir)]
 
 
 class ProviderConfig(BaseModel):
@@ -30,14 +46,7 @@ class ProviderConfig(BaseModel):
     headers: dict[str, str] = {}
     local: bool = False  # runs inside the user's network; privacy routing relies on it
     max_connections: int = 256
-    ca_file: str | None = None  # PEM certificates to trust for https, beside the system's (a private CA)
-
-    @field_validator("ca_file")
-    @classmethod
-    def _readable(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
+    ca_file: ExistingFile | None = None  # PEM certificates to trust for https, beside the system's (a private CA)
 
     def resolve_api_key(self) -> str | None:
         if self.api_key:

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from pathlib import Path
 
 import orjson
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..engine.channel import Channel
 from ..engine.llamacpp import EngineSettings, LlamaCppEngine
@@ -23,7 +23,7 @@ from ..errors import UpstreamConnection, UpstreamStatus, UpstreamTimeout
 from ..hookspecs import hookimpl
 from ..structured import structured_error
 from ..types import ChatCall, ChatResult, StreamChunk, Usage
-from .base import Provider, ProviderConfig
+from .base import ExistingDir, ExistingFile, Provider, ProviderConfig
 from .openai import stream_chunk
 
 _END = object()
@@ -32,8 +32,8 @@ _END = object()
 class LlamaCppConfig(ProviderConfig):
     kind: str = "llamacpp"
     local: bool = True
-    model_path: str | None = None  # one GGUF file, served whatever model name a target gives
-    models_dir: str | None = None  # or: a target's model names <models_dir>/<model>[.gguf]
+    model_path: ExistingFile | None = None  # one GGUF file, served whatever model name a target gives
+    models_dir: ExistingDir | None = None  # or: a target's model names <models_dir>/<model>[.gguf]
     n_ctx: int = Field(4096, ge=64)  # context shared by the slots
     slots: int = Field(4, ge=1)  # requests decoded together (continuous batching)
     threads: int = Field(0, ge=0)  # 0: one per core
@@ -41,20 +41,6 @@ class LlamaCppConfig(ProviderConfig):
     max_loaded: int = Field(1, ge=1)  # models kept in memory at once
     idle_unload_s: float = Field(900.0, gt=0)
     chat_template: str | None = None  # Jinja; overrides the GGUF's own
-
-    @field_validator("model_path")
-    @classmethod
-    def _file_exists(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_file():
-            raise ValueError(f"no such file: {value}")
-        return value
-
-    @field_validator("models_dir")
-    @classmethod
-    def _dir_exists(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_dir():
-            raise ValueError(f"no such folder: {value}")
-        return value
 
 
 class LlamaCppProvider(Provider):

