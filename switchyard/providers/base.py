@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 from ..errors import UpstreamStatus
 from ..types import ChatCall, ChatResult, EmbedCall, EmbedResult, StreamChunk
+from .proxy import DIRECT, Proxy
 
 
 def _is_file(value: str) -> str:
@@ -47,6 +48,15 @@ class ProviderConfig(BaseModel):
     local: bool = False  # runs inside the user's network; privacy routing relies on it
     max_connections: int = 256
     ca_file: ExistingFile | None = None  # PEM certificates to trust for https, beside the system's (a private CA)
+    # http://[user:pass@]host:port, or "direct"; unset: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment
+    proxy: str | None = None
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is not None and value != DIRECT:
+            Proxy.parse(value)  # ValueError names what is wrong
+        return value
 
     def resolve_api_key(self) -> str | None:
         if self.api_key:

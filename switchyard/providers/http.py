@@ -47,10 +47,10 @@ class HTTPClient:
     """JSON POSTs and server-sent-event streams to one upstream, over a keep-alive pool."""
 
     def __init__(self, base_url: str, headers: dict[str, str], max_connections: int = 256,
-                 ca_file: str | None = None):
+                 ca_file: str | None = None, proxy: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.headers = headers  # sent on every request, after the pool's own
-        self.pool = Pool(self.base_url, headers, max_connections, ca_file)
+        self.pool = Pool(self.base_url, headers, max_connections, ca_file, proxy)
 
     async def start(self) -> None:
         """Connections open on first use."""
@@ -158,7 +158,7 @@ class HTTPProvider(Provider):
         super().__init__(name, config)
         base_url = config.base_url or type(config).model_fields["base_url"].default
         headers = {**config.headers, **self.auth_headers(config)}
-        self.http = HTTPClient(base_url, headers, config.max_connections, config.ca_file)
+        self.http = HTTPClient(base_url, headers, config.max_connections, config.ca_file, config.proxy)
 
     def auth_headers(self, config: ProviderConfig) -> dict[str, str]:
         return {}

@@ -6,7 +6,7 @@ known host) and aiohttp's general machinery (cookies, redirects, tracing, header
 merging, payload registry) cost more CPU per request than all of the gateway's own
 routing and logging; see docs/performance.md. What a provider needs is kept: TLS,
 keep-alive with an idle limit, a bound on connections, Content-Length and chunked
-bodies, streaming with back-pressure, and timeouts."""
+bodies, streaming with back-pressure, timeouts, and HTTP proxies (proxy.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from .. import __version__
+from .proxy import proxy_for, tunnel
 
 _IDLE_S = 60.0  # an idle connection older than this is closed rather than reused
 _HIGH_WATER = 1 << 20  # buffered bytes of a streamed body before reading from the socket pauses
@@ -175,7 +176,7 @@ class Pool:
     """Keep-alive connections to one origin, at most `max_connections` open at once."""
 
     def __init__(self, base_url: str, headers: dict[str, str], max_connections: int = 256,
-                 ca_file: str | None = None):
+                 ca_file: str | None = None, proxy: str | None = None):
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"base_url must be an http:// or https:// URL, not {base_url!r}")
@@ -184,13 +185,17 @@ class Pool:
         self.ssl = ssl.create_default_context() if url.scheme == "https" else None
         if self.ssl is not None and ca_file:
             self.ssl.load_verify_locations(Path(ca_file).expanduser())
-        self.prefix = url.path.rstrip("/")
         host = self.host if url.port is None else f"{self.host}:{url.port}"
         if ":" in self.host:  # IPv6 literal
             host = f"[{self.host}]" + (f":{url.port}" if url.port else "")
+        self.proxy = proxy_for(url, proxy)
+        forwarded = self.proxy is not None and self.ssl is None  # plain http through a proxy: absolute URLs
+        self.prefix = (f"http://{host}" if forwarded else "") + url.path.rstrip("/")
         # identity: with no Accept-Encoding a server may compress, and bodies are relayed as they come
         fixed = {"Host": host, "User-Agent": f"switchyard/{__version__}", "Accept": "application/json",
                  "Accept-Encoding": "identity", "Content-Type": "application/json", **headers}
+        if forwarded and self.proxy.authorization:
+            fixed["Proxy-Authorization"] = self.proxy.authorization
         self._head = "".join(f"{k}: {v}\r\n" for k, v in fixed.items()).encode("latin-1")
         self._idle: deque[_Connection] = deque()
         self._slots = asyncio.Semaphore(max_connections)
@@ -203,8 +208,14 @@ class Pool:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
-        _, conn = await loop.create_connection(_Connection, self.host, self.port, ssl=self.ssl,
-                                               server_hostname=self.host if self.ssl else None)
+        if self.proxy is None:
+            _, conn = await loop.create_connection(_Connection, self.host, self.port, ssl=self.ssl,
+                                                   server_hostname=self.host if self.ssl else None)
+        elif self.ssl is None:
+            _, conn = await loop.create_connection(_Connection, self.proxy.host, self.proxy.port)
+        else:
+            conn = _Connection()
+            await tunnel(self.proxy, self.host, self.port, self.ssl, conn)
         self._open.add(conn)
         return conn
 

@@ -10,6 +10,7 @@ import datetime
 import functools
 import ipaddress
 import ssl
+from pathlib import Path
 
 import orjson
 import pytest
@@ -272,7 +273,8 @@ async def test_error_status_keeps_the_connection_for_the_next_request():
     assert server.connections == 1
 
 
-def _self_signed() -> tuple[bytes, bytes]:
+def self_signed_files(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files: (cert path, key path)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
@@ -281,18 +283,17 @@ def _self_signed() -> tuple[bytes, bytes]:
             .not_valid_after(now + datetime.timedelta(hours=1))
             .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
             .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return folder / "cert.pem", folder / "key.pem"
 
 
 @sync
 async def test_tls_verifies_the_server(tmp_path):
-    cert, key = _self_signed()
-    (tmp_path / "cert.pem").write_bytes(cert)
-    (tmp_path / "key.pem").write_bytes(key)
+    cert, key = self_signed_files(tmp_path)
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server_tls.load_cert_chain(cert, key)
     async with RawServer(always, tls=server_tls) as server:
         untrusted = Pool(f"https://127.0.0.1:{server.port}", {})
         with pytest.raises(ssl.SSLCertVerificationError):
