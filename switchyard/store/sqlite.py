@@ -50,8 +50,10 @@ class SQLiteStore:
         self.cipher = cipher  # seals bodies in the writer thread, off the request path
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._pending = 0
-        self._idle = threading.Condition()
+        # each counter has one writer (the request path, the log thread), so neither needs a lock
+        self._enqueued = 0
+        self._written = 0
+        self._idle = threading.Condition()  # the log thread says when it has written a batch
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
@@ -69,11 +71,12 @@ class SQLiteStore:
     # -- request log -------------------------------------------------------
 
     def write(self, record: RequestRecord) -> None:
-        with self._idle:  # also makes concurrent first writes start one writer, not several
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_loop, name="switchyard-log", daemon=True)
-                self._writer.start()
-            self._pending += 1
+        if self._writer is None:
+            with self._idle:  # concurrent first writes start one log thread, not several
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_loop, name="switchyard-log", daemon=True)
+                    self._writer.start()
+        self._enqueued += 1
         self._queue.put(record)
 
     def _write_loop(self) -> None:
@@ -81,19 +84,19 @@ class SQLiteStore:
         stop = False
         while not stop:
             batch = [self._queue.get()]
-            deadline = time.monotonic() + _LINGER_S
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
-                except queue.Empty:
-                    break
+            time.sleep(_LINGER_S)  # let a batch gather: one transaction, and no wake-up, per record
+            try:
+                while len(batch) < _BATCH:
+                    batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                pass
             if _STOP in batch:
                 stop = True
                 batch = [r for r in batch if r is not _STOP]
             if batch:
                 self._insert(db, batch)
             with self._idle:
-                self._pending -= len(batch)
+                self._written += len(batch)
                 self._idle.notify_all()
         db.close()
 
@@ -113,8 +116,9 @@ class SQLiteStore:
         log.error("request log: could not write %d records after %d tries: %s", len(rows), _WRITE_TRIES, error)
 
     def flush(self) -> None:
+        enqueued = self._enqueued
         with self._idle:
-            self._idle.wait_for(lambda: self._pending == 0, timeout=60)
+            self._idle.wait_for(lambda: self._written >= enqueued, timeout=60)
 
     def close(self) -> None:
         if self._writer is not None:
