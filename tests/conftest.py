@@ -55,6 +55,20 @@ def gemini_upstream():
         yield server
 
 
+@pytest.fixture(scope="module")
+def remote():
+    """A remote OpenAI-format upstream of the module's own, recording every body (privacy tests)."""
+    with FakeServer(openai_app()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def onprem():
+    """A second one, for a provider marked local."""
+    with FakeServer(openai_app()) as server:
+        yield server
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

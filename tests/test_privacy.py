@@ -16,7 +16,6 @@ from openai import OpenAI
 
 from tests.conftest import start_gateway
 from tests.fakes import FakeServer
-from tests.fakes.openai_server import openai_app
 
 PLANTED = {
     "PERSON": "Margaret Thornton",
@@ -39,18 +38,6 @@ SENSITIVE = ("Please update my account: I am Margaret Thornton, born 14/03/1985,
              "postgres://admin:S3cretPass9@db.internal:5432/crm, and rotate sk-proj-4fT9xQ2mL8vR1zK7pW3nB6yH0cJ5dS.")
 CLEAN = "What are your opening hours on weekdays?"
 LOG_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-@pytest.fixture(scope="module")
-def remote():
-    with FakeServer(openai_app()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def onprem():
-    with FakeServer(openai_app()) as server:
-        yield server
 
 
 def config(remote, onprem, logging: str = "metadata", extra: str = "") -> str:

@@ -14,24 +14,10 @@ import pytest
 from openai import OpenAI
 
 from tests.conftest import start_gateway
-from tests.fakes import FakeServer
-from tests.fakes.openai_server import openai_app
 from tests.test_privacy import CLEAN, FRAGMENTS, PLANTED, SENSITIVE, leaked, row
 
 KEYS = {"K_PLAIN": "sk-plain", "K_HR": "sk-hr", "K_LEAD": "sk-lead", "K_VAULT": "sk-vault", "K_QUIET": "sk-quiet"}
 CUSTOM = "Employee EMP-204816 leads project nightjar with Blue  Heron; see ticket T90210."
-
-
-@pytest.fixture(scope="module")
-def remote():
-    with FakeServer(openai_app()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def onprem():
-    with FakeServer(openai_app()) as server:
-        yield server
 
 
 def config(remote, onprem) -> str:

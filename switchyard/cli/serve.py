@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -10,17 +9,9 @@ import click
 from ..config.embedded import embedded_config, find_local_model
 from ..engine.paths import default_models_dir
 from ..errors import ConfigError
+from ..net import is_loopback
 from ..prompts.links import check_links
 from .common import DEFAULT_CONFIG, config_option, load, opening_log
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @click.command()
@@ -55,7 +46,7 @@ def serve(config_path, host, port, workers, model_path, log_level) -> None:
     except ConfigError as exc:  # a prompt file, say: one readable error, no traceback
         raise click.ClickException(str(exc)) from None
     if app.gateway.keys.open:
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise click.ClickException(f"no keys are configured, so the gateway runs open and binds to "
                                        f"127.0.0.1 only; add keys (see docs/configuration.md) to serve on {host}")
         click.echo("switchyard: no keys configured — serving without authentication, on loopback only", err=True)

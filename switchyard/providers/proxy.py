@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import ssl
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
+
+from ..net import is_loopback
 
 DIRECT = "direct"  # the `proxy` value that turns the environment's proxy off for one provider
 _MAX_REPLY = 16384
@@ -37,15 +38,6 @@ class Proxy:
         return cls(parts.hostname, parts.port or 80, auth)
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def proxy_for(url: SplitResult, configured: str | None) -> Proxy | None:
     """The proxy to reach `url` through, or None to connect directly."""
     if configured is not None:
@@ -53,7 +45,7 @@ def proxy_for(url: SplitResult, configured: str | None) -> Proxy | None:
     host = url.hostname or ""
     environment = urllib.request.getproxies_environment()
     chosen = environment.get(url.scheme)
-    if not chosen or _loopback(host) or urllib.request.proxy_bypass_environment(host, environment):
+    if not chosen or is_loopback(host) or urllib.request.proxy_bypass_environment(host, environment):
         return None
     return Proxy.parse(chosen)
 
